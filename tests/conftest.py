@@ -1,0 +1,16 @@
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def data_root() -> Path:
+    """The local dataset mirror ($RNNLAB_DATA); tests using it carry the `data` marker."""
+    root = os.environ.get("RNNLAB_DATA")
+    if not root:
+        pytest.skip("RNNLAB_DATA is not set: the real datasets (../shared/data) are not available")
+    path = Path(root)
+    if not path.is_dir():
+        pytest.fail(f"RNNLAB_DATA={root} is not a directory")
+    return path
