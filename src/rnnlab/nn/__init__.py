@@ -1,0 +1,18 @@
+"""Recurrent cells and layers with hand-written backpropagation through time.
+
+Drop-in for ``torch.nn.RNN/LSTM/GRU`` and their cells (same arguments, parameter names, shapes and
+return values), plus ``lengths=`` with right or left padding, ``GRU(reset_after=False)`` and
+``engine="torch"`` to switch to PyTorch's fused kernels on the same parameters.
+"""
+
+from rnnlab.nn.cells import GRUCell, LSTMCell, RNNCell
+from rnnlab.nn.gru_bptt import GRUFunction
+from rnnlab.nn.lstm_bptt import LSTMFunction
+from rnnlab.nn.recorder import StepGradRecorder
+from rnnlab.nn.recurrent import GRU, LSTM, RNN, RNNBase
+from rnnlab.nn.rnn_bptt import RNNFunction
+
+__all__ = [
+    "RNN", "LSTM", "GRU", "RNNBase", "RNNCell", "LSTMCell", "GRUCell",
+    "RNNFunction", "LSTMFunction", "GRUFunction", "StepGradRecorder",
+]  # fmt: skip
