@@ -1,0 +1,135 @@
+"""`TrainConfig`: every knob of the training loop, validated once.
+
+The learning rate at optimizer step `s` (counted from 0 over the whole run) is
+
+    lr_at(s) = lr * schedule(s)        (schedule None: lr_at(s) = lr)
+
+so a schedule is a pure function of the step and a resumed run sees the same rates
+(see `rnnlab.train.schedules` for ready-made ones).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+import torch
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+MODES = ("min", "max")
+
+
+@dataclass
+class TrainConfig:
+    """How to train; knows nothing of the task.
+
+    Early stopping and best-model keeping watch `monitor` among the dev metrics that
+    `model.evaluate` returns (or the epoch's train loss when there is no dev loader and
+    `monitor == "loss"`). `mode="min"` means lower is better.
+    """
+
+    epochs: int = 10
+    lr: float = 1e-3
+    optimizer: str = "adam"  # "adam" | "adamw" | "sgd"
+    weight_decay: float = 0.0
+    momentum: float = 0.0  # sgd only
+    clip_norm: float | None = 1.0  # max global L2 norm of the gradients; None disables clipping
+    monitor: str = "loss"  # dev metric that picks the best epoch and drives early stopping
+    mode: str = "min"  # "min" | "max": whether a lower or higher `monitor` is better
+    patience: int | None = None  # epochs without improvement before stopping; None disables
+    min_delta: float = 0.0  # an improvement must beat the best by more than this
+    seed: int = 0
+    device: str = "cpu"  # any torch.device string, or "auto" (cuda when available)
+    log_every: int = 50  # log the running loss every this many steps
+    progress: bool = True  # show a tqdm bar per epoch
+    schedule: Callable[[int], float] | None = None  # step -> factor of lr; must be pure
+
+    def __post_init__(self) -> None:
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
+            raise ValueError(f"epochs must be a positive int, got {self.epochs!r}")
+        if not _positive(self.lr):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if not _nonnegative(self.weight_decay):
+            raise ValueError(
+                f"weight_decay must be a finite number >= 0, got {self.weight_decay!r}"
+            )
+        if not _nonnegative(self.momentum) or self.momentum >= 1:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if self.momentum and self.optimizer != "sgd":
+            raise ValueError(f"momentum={self.momentum!r} applies to optimizer='sgd' only")
+        if self.clip_norm is not None and not _positive(self.clip_norm):
+            raise ValueError(
+                f"clip_norm must be a finite number > 0 or None, got {self.clip_norm!r}"
+            )
+        if not isinstance(self.monitor, str) or not self.monitor:
+            raise ValueError(f"monitor must be a metric name, got {self.monitor!r}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.patience is not None and (
+            isinstance(self.patience, bool)
+            or not isinstance(self.patience, int)
+            or self.patience < 1
+        ):
+            raise ValueError(f"patience must be a positive int or None, got {self.patience!r}")
+        if not _nonnegative(self.min_delta):
+            raise ValueError(f"min_delta must be a finite number >= 0, got {self.min_delta!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
+        if self.device != "auto":
+            try:
+                torch.device(self.device)
+            except (RuntimeError, TypeError) as e:
+                raise ValueError(
+                    f"device must be 'auto' or a torch device, got {self.device!r}"
+                ) from e
+        if (
+            isinstance(self.log_every, bool)
+            or not isinstance(self.log_every, int)
+            or self.log_every < 1
+        ):
+            raise ValueError(f"log_every must be a positive int, got {self.log_every!r}")
+        if self.schedule is not None and not callable(self.schedule):
+            raise ValueError(f"schedule must be a callable step -> factor, got {self.schedule!r}")
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate for optimizer step `step` (0-based over the whole run)."""
+        if self.schedule is None:
+            return self.lr
+        factor = float(self.schedule(step))
+        if not math.isfinite(factor) or factor < 0:
+            raise ValueError(
+                f"schedule({step}) returned {factor!r}; it must be a finite number >= 0"
+            )
+        return self.lr * factor
+
+    def resolved_device(self) -> torch.device:
+        """The device to train on: `device`, with "auto" meaning cuda when available."""
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-able fields (the schedule is recorded by name only)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "schedule":
+                value = None if value is None else getattr(value, "__name__", repr(value))
+            out[f.name] = value
+        return out
+
+
+def _positive(x: object) -> bool:
+    return _number(x) and math.isfinite(x) and x > 0  # type: ignore[operator, arg-type]
+
+
+def _nonnegative(x: object) -> bool:
+    return _number(x) and math.isfinite(x) and x >= 0  # type: ignore[operator, arg-type]
+
+
+def _number(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)

@@ -1,0 +1,458 @@
+"""`Trainer`: the task-agnostic training loop.
+
+One epoch, in order:
+    seed every generator (and the loader's) from epoch_seed(seed, epoch)
+    for each batch:  lr <- lr_at(step); loss = model.loss(batch); backward; clip; optimizer step
+    dev metrics = model.evaluate(dev_loader) under no_grad and eval()
+    keep the best weights (out_dir/model.safetensors), early stopping, metrics.jsonl, checkpoint
+
+Resume is exact (bit-for-bit on CPU): an epoch's randomness depends only on (seed, epoch), and a
+mid-epoch checkpoint records how many steps of the epoch are done and every generator's state
+after the last one; resuming replays the epoch's loader from its seeded start, drops the batches
+already trained on (they are read, not trained on), restores the generators and carries on.
+Exactness needs the same data, batch size and loader each time, and a loader whose order comes
+from the global torch generator or a `torch.Generator` of its own (a DataLoader with
+`shuffle=True` does either); `persistent_workers=True` is not supported.
+
+Ctrl-C is deferred to the end of the current step (or evaluation), then a checkpoint is saved and
+KeyboardInterrupt re-raised; a second Ctrl-C stops at once (still saving, unless it lands inside
+an optimizer update, where the previous checkpoint is kept).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from rnnlab.train.checkpoint import TrainerState, has_checkpoint, load_checkpoint, save_checkpoint
+from rnnlab.train.config import TrainConfig
+from rnnlab.train.device import OnDevice, to_device
+from rnnlab.train.metrics_log import append_record, write_records
+from rnnlab.train.plots import plot_learning_curve
+from rnnlab.train.protocol import TrainableModel
+from rnnlab.train.rng import RngState, capture_rng, epoch_seed, restore_rng, seed_everything
+from rnnlab.train.weights import load_weights, save_weights
+
+logger = logging.getLogger(__name__)
+
+# Config fields that may change between a run and its resumption without breaking exactness.
+RESUMABLE_CHANGES = {"epochs", "patience", "device", "log_every", "progress"}
+
+
+class Trainer:
+    """Trains any `TrainableModel` (an nn.Module with `loss(batch)` and `evaluate(loader)`).
+
+    Writes to `out_dir`: model.safetensors (best weights), metrics.jsonl (one record per epoch),
+    learning_curve.png, and checkpoint/ (see `rnnlab.train.checkpoint`). Seed the model's
+    initialisation yourself (`seed_everything(seed)` before building it); the trainer seeds
+    everything after that.
+    """
+
+    def __init__(self, model: torch.nn.Module, config: TrainConfig, out_dir: str | os.PathLike):
+        if not isinstance(model, torch.nn.Module) or not isinstance(model, TrainableModel):
+            raise TypeError(
+                f"model must be a torch.nn.Module with loss(batch) and evaluate(loader) methods, "
+                f"got {type(model).__name__}"
+            )
+        if not isinstance(config, TrainConfig):
+            raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+        self.model = model
+        self.config = config
+        self.out_dir = Path(out_dir)
+        self.device = config.resolved_device()
+        self.optimizer: torch.optim.Optimizer | None = None
+        self._unsafe = False  # inside an optimizer update or epoch bookkeeping
+        self._last_rng: RngState | None = None  # generators after the last completed step
+
+    @property
+    def weights_path(self) -> Path:
+        """Best weights so far (safetensors)."""
+        return self.out_dir / "model.safetensors"
+
+    @property
+    def metrics_path(self) -> Path:
+        """The metrics log (JSON lines, one record per epoch)."""
+        return self.out_dir / "metrics.jsonl"
+
+    @property
+    def curve_path(self) -> Path:
+        """The learning-curve PNG."""
+        return self.out_dir / "learning_curve.png"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """Where the resumable checkpoint lives."""
+        return self.out_dir / "checkpoint"
+
+    def fit(
+        self,
+        train_loader: Iterable[Any],
+        dev_loader: Iterable[Any] | None = None,
+        resume: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Train for `config.epochs` epochs (or until early stopping); return the history.
+
+        `train_loader` is iterated once per epoch (a DataLoader, or any re-iterable); each batch
+        goes through `to_device` then `model.loss`. Without `dev_loader` the monitored value is
+        the epoch's mean train loss (so `monitor` must be "loss"). `resume=True` continues the
+        run saved in `out_dir/checkpoint` (FileNotFoundError if there is none); without it any
+        previous run in `out_dir` is replaced. At the end the best weights are loaded back into
+        the model. The history is the list of metrics-log records, one per epoch.
+        """
+        cfg = self.config
+        if dev_loader is None and cfg.monitor != "loss":
+            raise ValueError(
+                f"monitor={cfg.monitor!r} is a dev metric but no dev_loader was given "
+                f"(without one only monitor='loss', the train loss, can be watched)"
+            )
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._unsafe, self._last_rng = False, None
+        self.model.to(self.device)
+        self.optimizer = make_optimizer(self.model, cfg)
+        resume_rng: RngState | None = None
+        if resume:
+            state, resume_rng, saved = load_checkpoint(
+                self.checkpoint_dir, self.model, self.optimizer
+            )
+            self._warn_config_changes(saved)
+            write_records(self.metrics_path, state.history)
+            logger.info(
+                "resuming %s at epoch %d, step %d",
+                self.out_dir,
+                state.epoch + 1,
+                state.step_in_epoch,
+            )
+        else:
+            if has_checkpoint(self.checkpoint_dir):
+                logger.warning(
+                    "starting afresh in %s: the previous run there is replaced", self.out_dir
+                )
+            self.weights_path.unlink(missing_ok=True)
+            state = TrainerState()
+            write_records(self.metrics_path, [])
+
+        with _DeferredInterrupt() as interrupt:
+            try:
+                while state.epoch < cfg.epochs and not state.early_stopped:
+                    self._epoch(state, train_loader, dev_loader, resume_rng, interrupt)
+                    resume_rng = None
+                    save_checkpoint(
+                        self.checkpoint_dir,
+                        self.model,
+                        self.optimizer,
+                        state,
+                        capture_rng(),
+                        cfg.to_dict(),
+                    )
+                    if interrupt.requested:
+                        raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                self._on_interrupt(state)
+                raise
+            finally:
+                self._plot(state.history)
+
+        if state.best_epoch is not None:
+            load_weights(self.model, self.weights_path)
+            logger.info(
+                "restored the best weights: epoch %d, %s %.4g",
+                state.best_epoch,
+                cfg.monitor,
+                state.best_value,
+            )
+        return state.history
+
+    def _epoch(
+        self,
+        state: TrainerState,
+        train_loader: Iterable[Any],
+        dev_loader: Iterable[Any] | None,
+        resume_rng: RngState | None,
+        interrupt: _DeferredInterrupt,
+    ) -> None:
+        """Run (the rest of) epoch `state.epoch`, then evaluate and do the epoch's bookkeeping."""
+        cfg, model, optimizer = self.config, self.model, self.optimizer
+        assert optimizer is not None
+        seed = epoch_seed(cfg.seed, state.epoch)
+        seed_everything(seed)
+        _reseed_loader(train_loader, seed, state.epoch)
+        model.train()
+        batches = iter(train_loader)
+        if state.step_in_epoch:
+            _skip(batches, state.step_in_epoch, state.epoch)
+            assert resume_rng is not None
+            restore_rng(resume_rng)
+        self._last_rng = capture_rng()
+        started, elapsed_before = time.perf_counter(), state.elapsed
+        total = len(train_loader) if hasattr(train_loader, "__len__") else None
+        bar = tqdm(
+            total=total,
+            initial=state.step_in_epoch,
+            desc=f"epoch {state.epoch + 1}/{cfg.epochs}",
+            disable=not cfg.progress,
+            dynamic_ncols=True,
+            leave=False,
+        )
+        try:
+            for batch in batches:
+                lr = cfg.lr_at(state.global_step)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                optimizer.zero_grad(set_to_none=True)
+                loss = model.loss(to_device(batch, self.device))
+                value = _check_loss(loss, state)
+                loss.backward()
+                self._unsafe = True
+                if cfg.clip_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
+                optimizer.step()
+                state.step_in_epoch += 1
+                state.global_step += 1
+                state.loss_sum += value
+                state.elapsed = elapsed_before + time.perf_counter() - started
+                self._last_rng = capture_rng()
+                self._unsafe = False
+                running = state.loss_sum / state.step_in_epoch
+                bar.update(1)
+                bar.set_postfix(loss=f"{running:.4f}", refresh=False)
+                if state.global_step % cfg.log_every == 0:
+                    logger.info(
+                        "epoch %d step %d: loss %.4f (epoch mean %.4f), lr %.3g",
+                        state.epoch + 1,
+                        state.step_in_epoch,
+                        value,
+                        running,
+                        lr,
+                    )
+                if interrupt.requested:
+                    raise KeyboardInterrupt
+        finally:
+            bar.close()
+        if state.step_in_epoch == 0:
+            raise ValueError(f"the training loader yielded no batches in epoch {state.epoch + 1}")
+
+        train_loss = state.loss_sum / state.step_in_epoch
+        dev = self._evaluate(dev_loader) if dev_loader is not None else {}
+        if dev_loader is not None and cfg.monitor not in dev:
+            raise ValueError(
+                f"model.evaluate returned {sorted(dev)}, which lacks the monitored metric "
+                f"{cfg.monitor!r} (TrainConfig.monitor)"
+            )
+        value = dev[cfg.monitor] if dev_loader is not None else train_loss
+        state.elapsed = elapsed_before + time.perf_counter() - started
+
+        self._unsafe = True
+        improved = self._improved(value, state.best_value)
+        if improved:
+            state.best_value, state.best_epoch, state.bad_epochs = value, state.epoch + 1, 0
+            save_weights(model, self.weights_path)
+        else:
+            state.bad_epochs += 1
+        record = {
+            "epoch": state.epoch + 1,
+            "step": state.global_step,
+            "lr": cfg.lr_at(state.global_step - 1),
+            "time": round(state.elapsed, 3),
+            "train_loss": train_loss,
+            **{f"dev_{k}": v for k, v in dev.items()},
+            "best": improved,
+        }
+        state.history.append(record)
+        append_record(self.metrics_path, record)
+        logger.info(
+            "epoch %d: train loss %.4f%s%s",
+            state.epoch + 1,
+            train_loss,
+            "".join(f", dev {k} {v:.4f}" for k, v in dev.items()),
+            " (best)" if improved else "",
+        )
+        if cfg.patience is not None and state.bad_epochs >= cfg.patience:
+            state.early_stopped = True
+            logger.info(
+                "early stopping after epoch %d: no %s improvement in %d epochs "
+                "(best %.4g at epoch %s)",
+                state.epoch + 1,
+                cfg.monitor,
+                state.bad_epochs,
+                state.best_value,
+                state.best_epoch,
+            )
+        state.epoch += 1
+        state.step_in_epoch, state.loss_sum, state.elapsed = 0, 0.0, 0.0
+        self._unsafe = False
+
+    def _evaluate(self, loader: Iterable[Any]) -> dict[str, float]:
+        """`model.evaluate(loader)` in eval mode without gradients, batches on the device."""
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                metrics = self.model.evaluate(OnDevice(loader, self.device))
+        finally:
+            self.model.train()
+        if not isinstance(metrics, dict):
+            raise TypeError(
+                f"model.evaluate must return a dict of floats, got {type(metrics).__name__}"
+            )
+        return {str(k): float(v) for k, v in metrics.items()}
+
+    def _improved(self, value: float, best: float | None) -> bool:
+        """Whether `value` beats `best` by more than min_delta in the configured direction."""
+        if not math.isfinite(value):
+            logger.warning(
+                "the monitored %s is %s; it never counts as best", self.config.monitor, value
+            )
+            return False
+        if best is None:
+            return True
+        if self.config.mode == "min":
+            return value < best - self.config.min_delta
+        return value > best + self.config.min_delta
+
+    def _on_interrupt(self, state: TrainerState) -> None:
+        """Save a checkpoint of the last completed step (unless the state is mid-update) and log."""
+        if self._unsafe or self._last_rng is None or self.optimizer is None:
+            logger.warning(
+                "interrupted inside an update: kept the previous checkpoint in %s; "
+                "resume with fit(..., resume=True) (CLI: --resume)",
+                self.checkpoint_dir,
+            )
+            return
+        save_checkpoint(
+            self.checkpoint_dir,
+            self.model,
+            self.optimizer,
+            state,
+            self._last_rng,
+            self.config.to_dict(),
+        )
+        logger.warning(
+            "interrupted at epoch %d, step %d: checkpoint saved in %s; "
+            "resume with fit(..., resume=True) (CLI: --resume)",
+            state.epoch + 1,
+            state.step_in_epoch,
+            self.checkpoint_dir,
+        )
+
+    def _warn_config_changes(self, saved: dict[str, Any]) -> None:
+        """Log config fields that differ from the checkpoint's and break exact resumption."""
+        now = self.config.to_dict()
+        changed = sorted(
+            k for k in now if k not in RESUMABLE_CHANGES and k in saved and saved[k] != now[k]
+        )
+        if changed:
+            logger.warning(
+                "resuming with a different %s than the checkpoint: the run will not match an "
+                "uninterrupted one",
+                ", ".join(f"{k} ({saved[k]!r} -> {now[k]!r})" for k in changed),
+            )
+
+    def _plot(self, history: list[dict[str, Any]]) -> None:
+        """Draw the learning curve; a plotting failure is logged, never fatal."""
+        if not history:
+            return
+        try:
+            plot_learning_curve(history, self.curve_path, monitor=self.config.monitor)
+        except Exception:  # noqa: BLE001 - a picture must not lose a training run
+            logger.exception("could not draw %s", self.curve_path)
+
+
+def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """The optimizer named by `config` over the model's trainable parameters."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError(f"{type(model).__name__} has no trainable parameters")
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(
+        params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+    )
+
+
+def _check_loss(loss: Any, state: TrainerState) -> float:
+    """The float value of `loss`, after checking it is a finite scalar tensor."""
+    where = f"epoch {state.epoch + 1}, step {state.step_in_epoch + 1}"
+    if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+        shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise TypeError(f"model.loss must return a scalar (0-d) tensor, got {shape} at {where}")
+    value = loss.item()
+    if not math.isfinite(value):
+        raise FloatingPointError(
+            f"the loss is {value} at {where}: lower TrainConfig.lr or set clip_norm"
+        )
+    return value
+
+
+def _reseed_loader(loader: Any, seed: int, epoch: int) -> None:
+    """Reseed the torch.Generators of a DataLoader and its samplers; call `set_epoch` if any."""
+    seen: set[int] = set()
+    for obj in (
+        loader,
+        getattr(loader, "sampler", None),
+        getattr(loader, "batch_sampler", None),
+        getattr(getattr(loader, "batch_sampler", None), "sampler", None),
+    ):
+        if obj is None or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        generator = getattr(obj, "generator", None)
+        if isinstance(generator, torch.Generator):
+            generator.manual_seed(seed)
+        if obj is not loader and callable(getattr(obj, "set_epoch", None)):
+            obj.set_epoch(epoch)
+
+
+def _skip(batches: Iterator[Any], n: int, epoch: int) -> None:
+    """Draw and drop the `n` batches already trained on in this epoch."""
+    for i in range(n):
+        try:
+            next(batches)
+        except StopIteration:
+            raise ValueError(
+                f"the training loader has {i} batches, but the checkpoint is at step {n} of epoch "
+                f"{epoch + 1}: resume needs the same data, batch size and loader"
+            ) from None
+
+
+class _DeferredInterrupt:
+    """Turns the first Ctrl-C into a request honoured at the next safe point; the second raises.
+
+    Installed only in the main thread (elsewhere signals cannot be handled); the previous
+    handler is restored on exit.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> _DeferredInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        logger.warning(
+            "Ctrl-C: saving a checkpoint after the current step (press Ctrl-C again to stop now)"
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            previous = self._previous if self._previous is not None else signal.default_int_handler
+            signal.signal(signal.SIGINT, previous)
