@@ -1,1 +1,40 @@
-"""data"""
+"""Dataset loaders: a registry of named datasets (download + sha256 + cache, or a local mirror
+in ``$RNNLAB_DATA``) and loaders for a user's own TSV files and class folders.
+
+>>> from rnnlab import data
+>>> data.names()
+['imdb', 'review_polarity', 'sst2', 'sst5']
+"""
+
+from rnnlab.data.download import RemoteFile, cache_dir, download, fetch, mirror_dir, sha256_file
+from rnnlab.data.errors import ChecksumError, DataError, DataFormatError, MissingDataError
+from rnnlab.data.examples import LabelledTexts, split_dev
+from rnnlab.data.files import load_folder, load_path, load_tsv
+from rnnlab.data.registry import DatasetSpec, get, load, load_splits, names, register
+from rnnlab.data.sentiment import BINARY_LABELS, SST5_LABELS  # registers the sentiment datasets
+
+__all__ = [
+    "BINARY_LABELS",
+    "SST5_LABELS",
+    "ChecksumError",
+    "DataError",
+    "DataFormatError",
+    "DatasetSpec",
+    "LabelledTexts",
+    "MissingDataError",
+    "RemoteFile",
+    "cache_dir",
+    "download",
+    "fetch",
+    "get",
+    "load",
+    "load_folder",
+    "load_path",
+    "load_splits",
+    "load_tsv",
+    "mirror_dir",
+    "names",
+    "register",
+    "sha256_file",
+    "split_dev",
+]
