@@ -214,6 +214,10 @@ def make_loader(
             for training. Evaluation wants ``shuffle=False, bucket=False``: dataset order.
         seed: seed of the shuffling.
         collate: how to pad; default ``PadCollate()`` (post-padding, no truncation).
+
+    To resume a run at epoch ``e`` with the same batches, call
+    ``loader.batch_sampler.set_epoch(e)`` (bucketing) before iterating; with ``shuffle`` the
+    order comes from the loader's seeded ``torch.Generator``, whose state is ``loader.generator``.
     """
     collate = collate or PadCollate()
     if bucket:
