@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import torch
 
+from rnnlab.nn.workspace import scratch
+
 _sigmoid_bwd = torch.ops.aten.sigmoid_backward.grad_input
 _tanh_bwd = torch.ops.aten.tanh_backward.grad_input
 
@@ -66,32 +68,34 @@ class GRUFunction(torch.autograd.Function):
         ht = x.new_empty(T, B, H) if mask is not None else hs[1:]  # h~_t before masking
         # reset_after: W_h{r,z,n} h_{t-1} + b_h (T, B, 3H); before: r_t * h_{t-1} (T, B, H)
         aux = x.new_empty(T, B, 3 * H if reset_after else H)
-        G, Hs, Ht, AUX = gates.unbind(0), hs.unbind(0), ht.unbind(0), aux.unbind(0)
-        w_hh_t = w_hh.t()  # (H, 3H)
-        w_hrz_t, w_hn_t = w_hh[:H2].t(), w_hh[H2:].t()
+        Hs, Ht, AUX = hs.unbind(0), ht.unbind(0), aux.unbind(0)
+        RZ = gates[..., :H2].unbind(0)  # (B, 2H) per step: becomes (r_t, z_t)
+        R_, Z_, N_ = (v.unbind(0) for v in gates.split(H, dim=2))  # (B, H) strided views
+        w_hh_t = w_hh.t().contiguous()  # (H, 3H), contiguous for the per-step GEMM
+        w_hrz_t, w_hn_t = w_hh_t[:, :H2], w_hh_t[:, H2:]
         b_hrz = b_hn = None
         if b_hh is not None:
             b_hrz, b_hn = b_hh[:H2], b_hh[H2:]
+        if reset_after:
+            AHrz, AHn = aux[..., :H2].unbind(0), aux[..., H2:].unbind(0)
         if mask is not None:
             Mb = (mask > 0).unbind(0)
         for t in range(T):
-            a, h_prev, h = G[t], Hs[t], Ht[t]
+            h_prev, h, r, z, n = Hs[t], Ht[t], R_[t], Z_[t], N_[t]
             if reset_after:
-                ah = AUX[t]  # W_hh h_{t-1} + b_hh (B, 3H)
-                torch.addmm(b_hh, h_prev, w_hh_t, out=ah) if b_hh is not None else torch.mm(
-                    h_prev, w_hh_t, out=ah
-                )
-                a[:, :H2].add_(ah[:, :H2]).sigmoid_()  # r_t, z_t
-                r, z, n = a[:, :H], a[:, H:H2], a[:, H2:]
+                # W_hh h_{t-1} + b_hh (B, 3H): one GEMM for all three gates
+                if b_hh is not None:
+                    torch.addmm(b_hh, h_prev, w_hh_t, out=AUX[t])
+                else:
+                    torch.mm(h_prev, w_hh_t, out=AUX[t])
+                RZ[t].add_(AHrz[t]).sigmoid_()  # r_t, z_t
                 # n_t = tanh(W_in x_t + b_in + r_t * (W_hn h_{t-1} + b_hn))
-                n.addcmul_(r, ah[:, H2:]).tanh_()
+                n.addcmul_(r, AHn[t]).tanh_()
             else:
-                rz = a[:, :H2]
-                rz.addmm_(h_prev, w_hrz_t)
+                rz = RZ[t].addmm_(h_prev, w_hrz_t)
                 if b_hrz is not None:
                     rz.add_(b_hrz)
                 rz.sigmoid_()  # r_t, z_t
-                r, z, n = a[:, :H], a[:, H:H2], a[:, H2:]
                 rh = torch.mul(r, h_prev, out=AUX[t])  # r_t * h_{t-1}
                 # n_t = tanh(W_in x_t + b_in + W_hn (r_t * h_{t-1}) + b_hn)
                 n.addmm_(rh, w_hn_t)
@@ -121,25 +125,30 @@ class GRUFunction(torch.autograd.Function):
         elif ctx.reverse:
             dout = dout.flip(0)
         dh = x.new_zeros(B, H) if dh_n is None else dh_n.clone()  # dL/dh_t, running
-        dx_gates = torch.empty_like(gates)  # (T, B, 3H) gradients of a^x = (da_r, da_z, da_n)
+        dx_gates = scratch(gates.shape, x, "dgates")  # (T, B, 3H): (da_r, da_z, da_n)
         # reset_after: gradients of the recurrent pre-activations (da_r, da_z, da_n * r_t)
-        dh_gates = torch.empty_like(gates) if reset_after else None
+        dh_gates = scratch(gates.shape, x, "dgates_h") if reset_after else None
         steps = x.new_empty(T, B, H) if ctx.rec is not None else None
         dhz = x.new_empty(B, H)  # dh_t z_t: the direct path to h_{t-1}
         tmp = x.new_empty(B, H)
-        G, DX, Hs, DO, AUX = (
-            gates.unbind(0), dx_gates.unbind(0), hs.unbind(0), dout.unbind(0), aux.unbind(0)
-        )
-        DH = dh_gates.unbind(0) if reset_after else None
+        Hs, DO = hs.unbind(0), dout.unbind(0)
+        R_, Z_, N_ = (v.unbind(0) for v in gates.split(H, dim=2))
+        DR, DZ, DN = (v.unbind(0) for v in dx_gates.split(H, dim=2))
+        DRZ = dx_gates[..., :H2].unbind(0)
         w_hn, w_hrz = w_hh[H2:], w_hh[:H2]
+        if reset_after:
+            AHn = aux[..., H2:].unbind(0)
+            DH, DHrz, DHn = (
+                dh_gates.unbind(0),
+                dh_gates[..., :H2].unbind(0),
+                dh_gates[..., H2:].unbind(0),
+            )
         if mask is not None:
             M, keep = mask.unbind(0), (1.0 - mask).unbind(0)
         else:
             dh.add_(DO[T - 1])
         for t in range(T - 1, -1, -1):
-            a, da, h_prev = G[t], DX[t], Hs[t]
-            r, z, n = a[:, :H], a[:, H:H2], a[:, H2:]
-            dar, daz, dan = da[:, :H], da[:, H:H2], da[:, H2:]
+            h_prev, r, z, n, dar, daz, dan = Hs[t], R_[t], Z_[t], N_[t], DR[t], DZ[t], DN[t]
             if mask is not None:
                 dh_pad = dh * keep[t]  # a padded step passes dh_t straight to h_{t-1}
                 dh.add_(DO[t]).mul_(M[t])  # dL/dh~_t = m (dh_t + dL/dout_t)
@@ -151,20 +160,19 @@ class GRUFunction(torch.autograd.Function):
             # dz_t = dh_t (h_{t-1} - n_t) ; da_z = dz_t z_t (1 - z_t)
             _sigmoid_bwd(torch.sub(h_prev, n, out=tmp).mul_(dh), z, grad_input=daz)
             if reset_after:
-                ah, dah = AUX[t], DH[t]
                 # dr_t = da_n * (W_hn h_{t-1} + b_hn) ; da_r = dr_t r_t (1 - r_t)
-                _sigmoid_bwd(torch.mul(dan, ah[:, H2:], out=tmp), r, grad_input=dar)
-                dah[:, :H2].copy_(da[:, :H2])
-                torch.mul(dan, r, out=dah[:, H2:])  # recurrent n pre-activation: da_n * r_t
+                _sigmoid_bwd(torch.mul(dan, AHn[t], out=tmp), r, grad_input=dar)
+                DHrz[t].copy_(DRZ[t])
+                torch.mul(dan, r, out=DHn[t])  # recurrent n pre-activation: da_n * r_t
                 # dh_{t-1} = dh_t z_t + da^h_t W_hh
-                torch.addmm(dhz, dah, w_hh, out=dh)
+                torch.addmm(dhz, DH[t], w_hh, out=dh)
             else:
                 # d(r h)_t = da_n W_hn ; dr_t = d(r h)_t * h_{t-1}
                 drh = torch.mm(dan, w_hn, out=tmp)
                 _sigmoid_bwd(drh * h_prev, r, grad_input=dar)
                 # dh_{t-1} = dh_t z_t + d(r h)_t r_t + da_{r,z} W_h{r,z}
                 dhz.addcmul_(drh, r)
-                torch.addmm(dhz, da[:, :H2], w_hrz, out=dh)
+                torch.addmm(dhz, DRZ[t], w_hrz, out=dh)
             if mask is not None:
                 dh.add_(dh_pad)
             elif t > 0:

@@ -18,7 +18,8 @@ The backward pass walks time in reverse. With ``a`` the gate pre-activations:
 
     dh_t  = dL/dout_t + dh_{t+1}-contribution     (total gradient reaching h_t)
     do_t  = dh_t * tanh(c_t)
-    dc_t += dh_t * o_t * (1 - tanh^2(c_t))        ("constant error flow" arrives via dc_{t+1} * f_{t+1})
+    dc_t += dh_t * o_t * (1 - tanh^2(c_t))        (error also arrives as dc_{t+1} * f_{t+1}:
+                                                   the "constant error flow" of the cell state)
     di_t = dc_t * g_t,  df_t = dc_t * c_{t-1},  dg_t = dc_t * i_t
     da_{i,f,o} = d{i,f,o} * s (1 - s),  da_g = dg_t * (1 - g_t^2)
     dc_{t-1} = dc_t * f_t
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import torch
 
+from rnnlab.nn.workspace import scratch
 
 _sigmoid_bwd = torch.ops.aten.sigmoid_backward.grad_input  # grad * s * (1 - s), written to out
 _tanh_bwd = torch.ops.aten.tanh_backward.grad_input  # grad * (1 - y^2), written to out
@@ -70,7 +72,7 @@ class LSTMFunction(torch.autograd.Function):
         H = w_hh.shape[1]
         perm = _ifog(H, x.device)
         w_ih_p, w_hh_p = w_ih[perm], w_hh[perm]  # (4H, I), (4H, H) in (i, f, o, g) order
-        w_hh_t = w_hh_p.t()  # (H, 4H)
+        w_hh_t = w_hh_p.t().contiguous()  # (H, 4H), contiguous for the per-step GEMM
 
         # a^x_t = W_ih x_t + b_ih + b_hh for every t in one GEMM
         x2 = x.reshape(T * B, I)
@@ -83,23 +85,23 @@ class LSTMFunction(torch.autograd.Function):
         cs = x.new_empty(T + 1, B, H)
         tcs = x.new_empty(T, B, H)  # tanh(c~_t), reused by backward
         hs[0], cs[0] = h0, c0
-        G, Hs, Cs, TC = gates.unbind(0), hs.unbind(0), cs.unbind(0), tcs.unbind(0)
+        Hs, Cs, TC = hs.unbind(0), cs.unbind(0), tcs.unbind(0)
+        A = gates.unbind(0)  # per step (B, 4H)
+        S = gates[..., : 3 * H].unbind(0)  # sigmoid block (i, f, o), (B, 3H) strided
+        I_, F_, O_, G_ = (v.unbind(0) for v in gates.split(H, dim=2))  # (B, H) strided views
         out = hs[1:] if mask is None else x.new_empty(T, B, H)
         if mask is not None:
             M, Mb, O = mask.unbind(0), (mask > 0).unbind(0), out.unbind(0)
-        H3 = 3 * H
         for t in range(T):
-            a = G[t]  # (B, 4H)
             # a_t = a^x_t + W_hh h_{t-1}
-            a.addmm_(Hs[t], w_hh_t)
-            a[:, :H3].sigmoid_()  # i_t, f_t, o_t
-            a[:, H3:].tanh_()  # g_t
-            i, f, o, g = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : H3], a[:, H3:]
+            A[t].addmm_(Hs[t], w_hh_t)
+            S[t].sigmoid_()  # i_t, f_t, o_t
+            G_[t].tanh_()  # g_t
             c, h = Cs[t + 1], Hs[t + 1]
             # c_t = f_t * c_{t-1} + i_t * g_t
-            torch.mul(f, Cs[t], out=c).addcmul_(i, g)
+            torch.mul(F_[t], Cs[t], out=c).addcmul_(I_[t], G_[t])
             # h_t = o_t * tanh(c_t)
-            torch.mul(o, torch.tanh(c, out=TC[t]), out=h)
+            torch.mul(O_[t], torch.tanh(c, out=TC[t]), out=h)
             if mask is not None:
                 torch.mul(h, M[t], out=O[t])  # outputs are zero at padding
                 # padded steps keep the state: h_t = m h~_t + (1 - m) h_{t-1}
@@ -123,22 +125,20 @@ class LSTMFunction(torch.autograd.Function):
             dout = dout.flip(0)
         dh = x.new_zeros(B, H) if dh_n is None else dh_n.clone()  # dL/dh_t, running
         dc = x.new_zeros(B, H) if dc_n is None else dc_n.clone()  # dL/dc_t, running
-        dgates = torch.empty_like(gates)  # (T, B, 4H) gradients of the pre-activations
+        dgates = scratch(gates.shape, x, "dgates")  # (T, B, 4H) gradients of pre-activations
         tmp = x.new_empty(B, H)
         steps = x.new_empty(T, B, H) if ctx.rec is not None else None
-        G, DG, Hs, Cs, TC, DO = (
-            gates.unbind(0), dgates.unbind(0), hs.unbind(0), cs.unbind(0), tcs.unbind(0),
-            dout.unbind(0),
-        )
+        Cs, TC, DO = cs.unbind(0), tcs.unbind(0), dout.unbind(0)
+        I_, F_, O_, G_ = (v.unbind(0) for v in gates.split(H, dim=2))  # (B, H) strided views
+        DI, DF, DOG, DG = (v.unbind(0) for v in dgates.split(H, dim=2))
+        S, DS = gates[..., :H3].unbind(0), dgates[..., :H3].unbind(0)  # sigmoid block (B, 3H)
+        DA = dgates.unbind(0)  # (B, 4H)
         if mask is not None:
             M = mask.unbind(0)
             keep = (1.0 - mask).unbind(0)  # (B, 1) each: 1 at padding
-        if mask is None:
+        else:
             dh.add_(DO[T - 1])
         for t in range(T - 1, -1, -1):
-            a, da = G[t], DG[t]
-            i, f, o, g = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : H3], a[:, H3:]
-            di, df, do, dg = da[:, :H], da[:, H : 2 * H], da[:, 2 * H : H3], da[:, H3:]
             if mask is not None:
                 # h_t = m h~_t + (1 - m) h_{t-1}: a padded step passes dh_t straight to h_{t-1}
                 dh_pad = dh * keep[t]
@@ -148,26 +148,26 @@ class LSTMFunction(torch.autograd.Function):
             if steps is not None:
                 steps[t] = dh
             # do_t = dh_t * tanh(c_t)
-            torch.mul(dh, TC[t], out=do)
+            torch.mul(dh, TC[t], out=DOG[t])
             # dc_t += dh_t * o_t * (1 - tanh^2(c_t))
-            dc.add_(_tanh_bwd(torch.mul(dh, o, out=tmp), TC[t], grad_input=tmp))
+            dc.add_(_tanh_bwd(torch.mul(dh, O_[t], out=tmp), TC[t], grad_input=tmp))
             # di_t = dc_t * g_t ; df_t = dc_t * c_{t-1} ; dg_t = dc_t * i_t
-            torch.mul(dc, g, out=di)
-            torch.mul(dc, Cs[t], out=df)
-            torch.mul(dc, i, out=dg)
+            torch.mul(dc, G_[t], out=DI[t])
+            torch.mul(dc, Cs[t], out=DF[t])
+            torch.mul(dc, I_[t], out=DG[t])
             # dc_{t-1} = dc_t * f_t
-            dc.mul_(f)
+            dc.mul_(F_[t])
             # through the nonlinearities: da = d{i,f,o} s(1-s), da_g = dg (1-g^2)
-            _sigmoid_bwd(da[:, :H3], a[:, :H3], grad_input=da[:, :H3])
-            _tanh_bwd(dg, g, grad_input=dg)
+            _sigmoid_bwd(DS[t], S[t], grad_input=DS[t])
+            _tanh_bwd(DG[t], G_[t], grad_input=DG[t])
             # dh_{t-1} = da_t W_hh (+ dL/dout_{t-1})
             if mask is not None:
-                torch.addmm(dh_pad, da, w_hh_p, out=dh)
+                torch.addmm(dh_pad, DA[t], w_hh_p, out=dh)
                 dc.add_(dc_pad)
             elif t > 0:
-                torch.addmm(DO[t - 1], da, w_hh_p, out=dh)
+                torch.addmm(DO[t - 1], DA[t], w_hh_p, out=dh)
             else:
-                torch.mm(da, w_hh_p, out=dh)
+                torch.mm(DA[t], w_hh_p, out=dh)
 
         if ctx.rec is not None:
             ctx.rec(steps.flip(0) if ctx.reverse else steps)

@@ -46,7 +46,7 @@ class StepGradRecorder:
         """Record from every rnnlab recurrent layer inside ``model`` while the block runs."""
         layers = [(n, m) for n, m in model.named_modules() if hasattr(m, "_step_recorder")]
         if not layers:
-            raise ValueError("attach(): the model contains no rnnlab recurrent layer (RNN/LSTM/GRU)")
+            raise ValueError("attach(): the model has no rnnlab recurrent layer (RNN/LSTM/GRU)")
         for name, m in layers:
             m._step_recorder = (self, name)
         try:

@@ -29,7 +29,7 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
 class RNNBase(nn.Module):
-    """Shared constructor, checks, stacking and engines of :class:`RNN`, :class:`LSTM`, :class:`GRU`.
+    """Constructor, input checks, stacking and engines shared by :class:`RNN`, `LSTM`, `GRU`.
 
     Args (as ``torch.nn.RNNBase``, plus):
         padding_side: where ``lengths`` padding sits: ``"right"`` (PyTorch) or ``"left"`` (Keras).
@@ -305,7 +305,9 @@ class RNN(RNNBase):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        super().__init__("RNN_" + nonlinearity.upper(), input_size, hidden_size, num_layers, **kwargs)
+        super().__init__(
+            "RNN_" + nonlinearity.upper(), input_size, hidden_size, num_layers, **kwargs
+        )
 
 
 class LSTM(RNNBase):

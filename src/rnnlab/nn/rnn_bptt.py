@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import torch
 
+from rnnlab.nn.workspace import scratch
+
 _tanh_bwd = torch.ops.aten.tanh_backward.grad_input  # grad * (1 - y^2), written to out
 _relu_bwd = torch.ops.aten.threshold_backward.grad_input  # grad * [y > 0], written to out
 
@@ -56,7 +58,7 @@ class RNNFunction(torch.autograd.Function):
         hs[0] = h0
         ht = x.new_empty(T, B, H) if mask is not None else hs[1:]  # h~_t before masking
         A, Hs, Ht = pre.unbind(0), hs.unbind(0), ht.unbind(0)
-        w_hh_t = w_hh.t()
+        w_hh_t = w_hh.t().contiguous()  # (H, H), contiguous for the per-step GEMM
         if mask is not None:
             Mb = (mask > 0).unbind(0)
         for t in range(T):
@@ -81,7 +83,7 @@ class RNNFunction(torch.autograd.Function):
         elif ctx.reverse:
             dout = dout.flip(0)
         dh = x.new_zeros(B, H) if dh_n is None else dh_n.clone()  # dL/dh_t, running
-        dpre = torch.empty_like(ht)  # (T, B, H) gradients of the pre-activations
+        dpre = scratch(ht.shape, x, "dgates")  # (T, B, H) gradients of the pre-activations
         steps = x.new_empty(T, B, H) if ctx.rec is not None else None
         DA, Ht, DO = dpre.unbind(0), ht.unbind(0), dout.unbind(0)
         if mask is not None:
