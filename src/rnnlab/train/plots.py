@@ -25,12 +25,14 @@ def plot_learning_curve(
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [r["epoch"] for r in history]
     other = sorted({k for r in history for k in r if k.startswith("dev_") and k != "dev_loss"})
-    fig = Figure(figsize=(10 if other else 5.5, 4), layout="constrained")
+    fig = Figure(figsize=(10 if other else 5.5, 4))
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 2 if other else 1, squeeze=False)[0]
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.13, top=0.95, wspace=0.25)
     _line(axes[0], history, epochs, "train_loss", "train loss", bold=False)
     _line(axes[0], history, epochs, "dev_loss", "dev loss", bold=monitor == "loss")
     axes[0].set_ylabel("loss")
@@ -43,6 +45,7 @@ def plot_learning_curve(
         if best:
             ax.axvline(best[-1], color="grey", linestyle=":", label=f"best (epoch {best[-1]})")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     buf = io.BytesIO()

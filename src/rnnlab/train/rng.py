@@ -30,13 +30,15 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)  # also seeds every CUDA device
 
 
-def epoch_seed(seed: int, epoch: int) -> int:
+def epoch_seed(seed: int, epoch: int, stream: int = 0) -> int:
     """A 32-bit seed for epoch `epoch` (0-based) of a run seeded with `seed`.
 
+    `stream` tells independent uses apart (0: training, 1: the dev loader's own generator).
     Mixed with NumPy's SeedSequence rather than `seed + epoch`, so (seed 0, epoch 1) and
     (seed 1, epoch 0) do not share their randomness.
     """
-    return int(np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint32)[0])
+    entropy = [seed, epoch, stream]
+    return int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint32)[0])
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """`Trainer`: the task-agnostic training loop.
 
 One epoch, in order:
-    seed every generator (and the loader's) from epoch_seed(seed, epoch)
+    seed every generator (and the loaders' own) from epoch_seed(seed, epoch)
     for each batch:  lr <- lr_at(step); loss = model.loss(batch); backward; clip; optimizer step
     dev metrics = model.evaluate(dev_loader) under no_grad and eval()
     keep the best weights (out_dir/model.safetensors), early stopping, metrics.jsonl, checkpoint
@@ -242,7 +242,10 @@ class Trainer:
             raise ValueError(f"the training loader yielded no batches in epoch {state.epoch + 1}")
 
         train_loss = state.loss_sum / state.step_in_epoch
-        dev = self._evaluate(dev_loader) if dev_loader is not None else {}
+        dev = {}
+        if dev_loader is not None:
+            _reseed_loader(dev_loader, epoch_seed(cfg.seed, state.epoch, stream=1), state.epoch)
+            dev = self._evaluate(dev_loader)
         if dev_loader is not None and cfg.monitor not in dev:
             raise ValueError(
                 f"model.evaluate returned {sorted(dev)}, which lacks the monitored metric "
