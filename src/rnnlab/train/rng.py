@@ -13,6 +13,7 @@ import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -113,3 +114,27 @@ def load_rng(path: str | os.PathLike) -> RngState:
         return RngState(tensors["torch_cpu"], cuda, numpy_state, python_state)
     except (KeyError, ValueError, TypeError) as e:
         raise CheckpointError(f"cannot read RNG state from {Path(path)}: {e!r}") from e
+
+
+def reseed_loader(loader: Any, seed: int, epoch: int) -> None:
+    """Reseed the torch.Generators of a DataLoader and of its samplers; call their `set_epoch`.
+
+    A DataLoader with `shuffle=True` draws its order from its own `generator` if it has one and
+    from the global torch generator otherwise; either way, after `seed_everything(seed)` and this
+    call, epoch `epoch`'s order depends on `seed` alone.
+    """
+    seen: set[int] = set()
+    for obj in (
+        loader,
+        getattr(loader, "sampler", None),
+        getattr(loader, "batch_sampler", None),
+        getattr(getattr(loader, "batch_sampler", None), "sampler", None),
+    ):
+        if obj is None or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        generator = getattr(obj, "generator", None)
+        if isinstance(generator, torch.Generator):
+            generator.manual_seed(seed)
+        if obj is not loader and callable(getattr(obj, "set_epoch", None)):
+            obj.set_epoch(epoch)

@@ -24,8 +24,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import signal
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -37,10 +35,18 @@ from tqdm.auto import tqdm
 from rnnlab.train.checkpoint import TrainerState, has_checkpoint, load_checkpoint, save_checkpoint
 from rnnlab.train.config import TrainConfig
 from rnnlab.train.device import OnDevice, to_device
+from rnnlab.train.interrupts import DeferredInterrupt
 from rnnlab.train.metrics_log import append_record, write_records
 from rnnlab.train.plots import plot_learning_curve
 from rnnlab.train.protocol import TrainableModel
-from rnnlab.train.rng import RngState, capture_rng, epoch_seed, restore_rng, seed_everything
+from rnnlab.train.rng import (
+    RngState,
+    capture_rng,
+    epoch_seed,
+    reseed_loader,
+    restore_rng,
+    seed_everything,
+)
 from rnnlab.train.weights import load_weights, save_weights
 
 logger = logging.getLogger(__name__)
@@ -141,7 +147,7 @@ class Trainer:
             state = TrainerState()
             write_records(self.metrics_path, [])
 
-        with _DeferredInterrupt() as interrupt:
+        with DeferredInterrupt() as interrupt:
             try:
                 while state.epoch < cfg.epochs and not state.early_stopped:
                     self._epoch(state, train_loader, dev_loader, resume_rng, interrupt)
@@ -178,23 +184,36 @@ class Trainer:
         train_loader: Iterable[Any],
         dev_loader: Iterable[Any] | None,
         resume_rng: RngState | None,
-        interrupt: _DeferredInterrupt,
+        interrupt: DeferredInterrupt,
     ) -> None:
-        """Run (the rest of) epoch `state.epoch`, then evaluate and do the epoch's bookkeeping."""
-        cfg, model, optimizer = self.config, self.model, self.optimizer
-        assert optimizer is not None
-        seed = epoch_seed(cfg.seed, state.epoch)
+        """Run (the rest of) epoch `state.epoch`: its steps, then evaluation and bookkeeping."""
+        seed = epoch_seed(self.config.seed, state.epoch)
         seed_everything(seed)
-        _reseed_loader(train_loader, seed, state.epoch)
-        model.train()
+        reseed_loader(train_loader, seed, state.epoch)
+        self.model.train()
         batches = iter(train_loader)
         if state.step_in_epoch:
             _skip(batches, state.step_in_epoch, state.epoch)
             assert resume_rng is not None
             restore_rng(resume_rng)
         self._last_rng = capture_rng()
-        started, elapsed_before = time.perf_counter(), state.elapsed
         total = len(train_loader) if hasattr(train_loader, "__len__") else None
+        self._train_steps(state, batches, total, interrupt)
+        if state.step_in_epoch == 0:
+            raise ValueError(f"the training loader yielded no batches in epoch {state.epoch + 1}")
+        self._end_epoch(state, dev_loader)
+
+    def _train_steps(
+        self,
+        state: TrainerState,
+        batches: Iterator[Any],
+        total: int | None,
+        interrupt: DeferredInterrupt,
+    ) -> None:
+        """One optimizer step per remaining batch, keeping `state` and `_last_rng` current."""
+        cfg, model, optimizer = self.config, self.model, self.optimizer
+        assert optimizer is not None
+        started, elapsed_before = time.perf_counter(), state.elapsed
         bar = tqdm(
             total=total,
             initial=state.step_in_epoch,
@@ -212,7 +231,7 @@ class Trainer:
                 loss = model.loss(to_device(batch, self.device))
                 value = _check_loss(loss, state)
                 loss.backward()
-                self._unsafe = True
+                self._unsafe = True  # from here to the end of the update, Ctrl-C saves nothing
                 if cfg.clip_norm is not None:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
                 optimizer.step()
@@ -238,34 +257,36 @@ class Trainer:
                     raise KeyboardInterrupt
         finally:
             bar.close()
-        if state.step_in_epoch == 0:
-            raise ValueError(f"the training loader yielded no batches in epoch {state.epoch + 1}")
 
+    def _end_epoch(self, state: TrainerState, dev_loader: Iterable[Any] | None) -> None:
+        """Evaluate, keep the best weights, decide on early stopping, log; then close the epoch."""
+        cfg = self.config
+        started = time.perf_counter()
         train_loss = state.loss_sum / state.step_in_epoch
-        dev = {}
+        dev: dict[str, float] = {}
         if dev_loader is not None:
-            _reseed_loader(dev_loader, epoch_seed(cfg.seed, state.epoch, stream=1), state.epoch)
+            reseed_loader(dev_loader, epoch_seed(cfg.seed, state.epoch, stream=1), state.epoch)
             dev = self._evaluate(dev_loader)
-        if dev_loader is not None and cfg.monitor not in dev:
-            raise ValueError(
-                f"model.evaluate returned {sorted(dev)}, which lacks the monitored metric "
-                f"{cfg.monitor!r} (TrainConfig.monitor)"
-            )
+            if cfg.monitor not in dev:
+                raise ValueError(
+                    f"model.evaluate returned {sorted(dev)}, which lacks the monitored metric "
+                    f"{cfg.monitor!r} (TrainConfig.monitor)"
+                )
         value = dev[cfg.monitor] if dev_loader is not None else train_loss
-        state.elapsed = elapsed_before + time.perf_counter() - started
+        elapsed = state.elapsed + time.perf_counter() - started
 
         self._unsafe = True
         improved = self._improved(value, state.best_value)
         if improved:
             state.best_value, state.best_epoch, state.bad_epochs = value, state.epoch + 1, 0
-            save_weights(model, self.weights_path)
+            save_weights(self.model, self.weights_path)
         else:
             state.bad_epochs += 1
         record = {
             "epoch": state.epoch + 1,
             "step": state.global_step,
             "lr": cfg.lr_at(state.global_step - 1),
-            "time": round(state.elapsed, 3),
+            "time": round(elapsed, 3),
             "train_loss": train_loss,
             **{f"dev_{k}": v for k, v in dev.items()},
             "best": improved,
@@ -397,25 +418,6 @@ def _check_loss(loss: Any, state: TrainerState) -> float:
     return value
 
 
-def _reseed_loader(loader: Any, seed: int, epoch: int) -> None:
-    """Reseed the torch.Generators of a DataLoader and its samplers; call `set_epoch` if any."""
-    seen: set[int] = set()
-    for obj in (
-        loader,
-        getattr(loader, "sampler", None),
-        getattr(loader, "batch_sampler", None),
-        getattr(getattr(loader, "batch_sampler", None), "sampler", None),
-    ):
-        if obj is None or id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        generator = getattr(obj, "generator", None)
-        if isinstance(generator, torch.Generator):
-            generator.manual_seed(seed)
-        if obj is not loader and callable(getattr(obj, "set_epoch", None)):
-            obj.set_epoch(epoch)
-
-
 def _skip(batches: Iterator[Any], n: int, epoch: int) -> None:
     """Draw and drop the `n` batches already trained on in this epoch."""
     for i in range(n):
@@ -426,36 +428,3 @@ def _skip(batches: Iterator[Any], n: int, epoch: int) -> None:
                 f"the training loader has {i} batches, but the checkpoint is at step {n} of epoch "
                 f"{epoch + 1}: resume needs the same data, batch size and loader"
             ) from None
-
-
-class _DeferredInterrupt:
-    """Turns the first Ctrl-C into a request honoured at the next safe point; the second raises.
-
-    Installed only in the main thread (elsewhere signals cannot be handled); the previous
-    handler is restored on exit.
-    """
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
-        self._installed = False
-
-    def __enter__(self) -> _DeferredInterrupt:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self._handle)
-            self._installed = True
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        logger.warning(
-            "Ctrl-C: saving a checkpoint after the current step (press Ctrl-C again to stop now)"
-        )
-
-    def __exit__(self, *exc: object) -> None:
-        if self._installed:
-            previous = self._previous if self._previous is not None else signal.default_int_handler
-            signal.signal(signal.SIGINT, previous)
