@@ -1,2 +1,17 @@
-"""rnnlab: recurrent sequence models with hand-written BPTT."""
+"""rnnlab: recurrent sequence models with hand-written BPTT, and the task pipelines built on them.
+
+import rnnlab.nn as rnn          # RNN, LSTM, GRU and their cells, drop-in for torch.nn's
+model = rnnlab.load("runs/sst2") # a trained model directory, on CPU
+"""
+
 __version__ = "0.1.0"
+
+
+def load(path, device="cpu"):
+    """Restore a saved model directory (config.json, vocab.json, model.safetensors) on ``device``.
+
+    See :func:`rnnlab.saved.load`.
+    """
+    from rnnlab.saved import load as _load
+
+    return _load(path, device)

@@ -1,0 +1,185 @@
+"""The ``rnnlab`` command: one short function per subcommand.
+
+    rnnlab train classify --data sst2 --cell lstm --bidirectional --epochs 10 --out runs/sst2
+    rnnlab predict runs/sst2 "an enjoyable one-time-watch for the funny punchlines"
+    rnnlab evaluate runs/sst2 --data sst2 --split test
+
+Errors a user can cause (unknown dataset, unreadable file, empty text, labels that differ from the
+model's) end with one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for, reported in one line (exit code 2)."""
+
+
+def _add_classify(sub) -> None:
+    p = sub.add_parser(
+        "classify",
+        help="many-to-one text classification (sentiment, star ratings)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    g = p.add_argument_group("data")
+    g.add_argument("--data", required=True,
+                   help="sst2, sst5, review_polarity, imdb, or a TSV (text<TAB>label) or a folder "
+                        "with one sub-folder per class")  # fmt: skip
+    g.add_argument("--dev", help="a dev TSV/folder (default: the dataset's dev split or 10%%)")
+    g.add_argument("--level", choices=("word", "char"), default="word")
+    g.add_argument("--max-vocab", type=int, help="vocabulary size including 4 reserved ids")
+    g.add_argument("--min-freq", type=int, default=1)
+    g.add_argument("--max-len", type=int, help="keep the last N tokens of longer texts")
+    g = p.add_argument_group("model")
+    g.add_argument("--model", choices=("rnn", "bow"), default="rnn",
+                   help="recurrent model or the bag-of-words baseline")  # fmt: skip
+    g.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="lstm")
+    g.add_argument("--layers", type=int, default=1)
+    g.add_argument("--hidden", type=int, default=128)
+    g.add_argument("--embed", type=int, default=128)
+    g.add_argument("--bidirectional", action="store_true")
+    g.add_argument("--dropout", type=float, default=0.5)
+    g.add_argument("--padding", choices=("pre", "post"), default="pre")
+    g = p.add_argument_group("training")
+    g.add_argument("--epochs", type=int, default=10)
+    g.add_argument("--batch-size", type=int, default=32)
+    g.add_argument("--lr", type=float, default=1e-3)
+    g.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam")
+    g.add_argument("--weight-decay", type=float, default=0.0)
+    g.add_argument("--clip", type=float, default=5.0, help="max gradient norm (0: no clipping)")
+    g.add_argument("--patience", type=int, default=3, help="early stopping (0: off)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
+    g.add_argument("--out", default="runs/classify", help="the model directory to write")
+    g.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_train_classify)
+
+
+def cmd_train_classify(args) -> int:
+    from rnnlab.models.classifier import ClassifierConfig
+    from rnnlab.tasks.classify import ClassifyJob, train_classifier
+    from rnnlab.train import TrainConfig
+
+    job = ClassifyJob(
+        data=args.data, out=args.out, dev=args.dev, level=args.level, max_vocab=args.max_vocab,
+        min_freq=args.min_freq, max_len=args.max_len, batch_size=args.batch_size,
+        model=ClassifierConfig(
+            vocab_size=1, num_classes=2, model=args.model, cell=args.cell, embed_dim=args.embed,
+            hidden_size=args.hidden, num_layers=args.layers, bidirectional=args.bidirectional,
+            dropout=args.dropout, padding=args.padding,
+        ),
+        train=TrainConfig(
+            epochs=args.epochs, lr=args.lr, optimizer=args.optimizer,
+            weight_decay=args.weight_decay, clip_norm=args.clip or None,
+            monitor="accuracy", mode="max", patience=args.patience or None, seed=args.seed,
+            device=args.device, progress=not args.no_progress,
+        ),
+        resume=args.resume,
+    )  # fmt: skip
+    try:
+        result = train_classifier(job)
+    except KeyboardInterrupt:
+        print(f"interrupted: a checkpoint is in {args.out}; continue with the same command "
+              "and --resume", file=sys.stderr)  # fmt: skip
+        return 130
+    for split, s in result.scores.items():
+        print(f"{split}: accuracy {s['accuracy']:.4f}  loss {s['loss']:.4f}")
+    print(f"saved to {args.out} (model.safetensors, config.json, vocab.json, metrics.jsonl, "
+          "learning_curve.png)")  # fmt: skip
+    return 0
+
+
+def _load_model(path: str):
+    import rnnlab
+
+    return rnnlab.load(path)
+
+
+def cmd_predict(args) -> int:
+    model = _load_model(args.model_dir)
+    texts = list(args.texts)
+    if args.file:
+        try:
+            lines = Path(args.file).read_text(encoding="utf-8").splitlines()
+        except OSError as e:
+            raise UsageError(f"cannot read {args.file}: {e.strerror}") from e
+        texts += [line for line in lines if line.strip()]
+    if not texts:
+        raise UsageError("nothing to classify: give texts as arguments or --file FILE")
+    for text, p in zip(texts, model.predict(texts), strict=True):
+        print(f"{p.label}\t{p.probability:.4f}\t{text}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from rnnlab import data
+    from rnnlab.metrics import format_confusion_matrix, format_report
+    from rnnlab.tasks.classify import evaluate_classifier
+
+    model = _load_model(args.model_dir)
+    if args.data in data.names():
+        split = data.load(args.data, args.split)
+    else:
+        split = data.load_path(args.data, label_names=model.label_names)
+    if split.label_names != model.label_names:
+        raise UsageError(
+            f"{args.data} has labels {split.label_names}, the model has {model.label_names}"
+        )
+    report, cm = evaluate_classifier(model, split)
+    print(f"{args.data} ({len(split)} texts): accuracy {report.accuracy:.4f}")
+    print(format_report(report, model.label_names))
+    print(format_confusion_matrix(cm, model.label_names))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``rnnlab`` and its subcommands."""
+    parser = argparse.ArgumentParser(prog="rnnlab", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a model for a task")
+    tasks = train.add_subparsers(dest="task", required=True)
+    _add_classify(tasks)
+
+    p = sub.add_parser("predict", help="classify texts with a trained model",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+    p.add_argument("model_dir", help="a directory written by rnnlab train")
+    p.add_argument("texts", nargs="*", help="texts to classify")
+    p.add_argument("--file", help="a file with one text per line")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="score a trained model on labelled data",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+    p.add_argument("model_dir", help="a directory written by rnnlab train")
+    p.add_argument("--data", required=True, help="a registered dataset or a TSV/folder")
+    p.add_argument("--split", default="test", help="split of a registered dataset")
+    p.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``rnnlab`` command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    from rnnlab.data import DataError
+    from rnnlab.train import CheckpointError
+
+    try:
+        return args.func(args)
+    except (UsageError, DataError, CheckpointError, FileNotFoundError, ValueError) as e:
+        print(f"rnnlab: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

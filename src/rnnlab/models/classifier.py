@@ -1,0 +1,218 @@
+"""Many-to-one: a sequence of token ids in, one class out (sentiment, star ratings).
+
+Symbols: B batch, T time, E embedding size, H hidden units, D directions, C classes.
+
+    e_t = Embedding(w_t)                          (B, T, E), padding id 0 maps to zeros
+    h_t = RNN/LSTM/GRU(e_1..e_t)                  stacked, optionally bidirectional
+    s   = [h_last_fwd ; h_first_bwd]              (B, D*H): the state after each text's last
+                                                  real token (and, backwards, after its first)
+    y   = sigmoid(w . dropout(s) + b)             2 classes: P(positive)
+    y   = softmax(W dropout(s) + b)               C > 2 classes
+
+The bag-of-words baseline (``model="bow"``) replaces the recurrence by the mean of the embeddings
+over the real tokens: it cannot tell "not long but interesting" from "long but not interesting".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import rnnlab.nn as rnn
+from rnnlab.metrics import accuracy
+from rnnlab.text import Vocab, pad_batch, tokenize
+
+CELLS = {"rnn": rnn.RNN, "lstm": rnn.LSTM, "gru": rnn.GRU}
+MODELS = ("rnn", "bow")
+
+
+@dataclass
+class ClassifierConfig:
+    """Architecture of a :class:`SequenceClassifier`."""
+
+    vocab_size: int
+    num_classes: int
+    model: str = "rnn"  # "rnn" (recurrent) or "bow" (bag-of-words baseline)
+    cell: str = "lstm"  # "rnn" | "lstm" | "gru"
+    embed_dim: int = 128
+    hidden_size: int = 128
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.5  # on the embeddings, between layers and before the output layer
+    padding: str = "pre"  # where batches are padded: "pre" (Keras, IMDB recipe) or "post"
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "embed_dim", "hidden_size", "num_layers"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if (
+            isinstance(self.num_classes, bool)
+            or not isinstance(self.num_classes, int)
+            or (self.num_classes < 2)
+        ):
+            raise ValueError(f"num_classes must be an int >= 2, got {self.num_classes!r}")
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {tuple(CELLS)}, got {self.cell!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.padding not in ("pre", "post"):
+            raise ValueError(f"padding must be 'pre' or 'post', got {self.padding!r}")
+
+
+class SequenceClassifier(nn.Module):
+    """Embedding -> (stacked, bidirectional) RNN/LSTM/GRU -> last real state -> linear.
+
+    Batches are ``(ids (B, T) int64, lengths (B,), labels (B,))`` with id 0 as padding on the
+    ``config.padding`` side, as ``rnnlab.text.PadCollate`` makes them. Two classes use one logit
+    and a sigmoid (binary cross-entropy); more use softmax (cross-entropy).
+    """
+
+    def __init__(self, config: ClassifierConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        self.embedding = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=0)
+        self.dropout = nn.Dropout(c.dropout)
+        features = c.embed_dim
+        if c.model == "rnn":
+            self.rnn = CELLS[c.cell](
+                c.embed_dim, c.hidden_size, num_layers=c.num_layers, batch_first=True,
+                bidirectional=c.bidirectional, dropout=c.dropout if c.num_layers > 1 else 0.0,
+                padding_side="left" if c.padding == "pre" else "right",
+            )  # fmt: skip
+            features = c.hidden_size * (2 if c.bidirectional else 1)
+        self.out = nn.Linear(features, 1 if c.num_classes == 2 else c.num_classes)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits: (B,) for two classes (log-odds of class 1), else (B, C).
+
+        Args:
+            ids: (B, T) token ids, 0 = padding.
+            lengths: (B,) number of real tokens per text, >= 1.
+        """
+        if ids.dim() != 2:
+            raise ValueError(f"ids must be (B, T), got shape {tuple(ids.shape)}")
+        emb = self.dropout(self.embedding(ids))  # (B, T, E)
+        if self.config.model == "bow":
+            # mean of the real tokens' embeddings; padding embeds to zeros (padding_idx)
+            feats = emb.sum(1) / lengths.to(emb.dtype).unsqueeze(1)  # (B, E)
+        else:
+            _, state = self.rnn(emb, lengths=lengths)
+            h_n = state[0] if isinstance(state, tuple) else state  # (L*D, B, H)
+            D = 2 if self.config.bidirectional else 1
+            feats = torch.cat(list(h_n[-D:]), dim=-1)  # top layer, every direction: (B, D*H)
+        logits = self.out(self.dropout(feats))
+        return logits.squeeze(-1) if self.config.num_classes == 2 else logits
+
+    def predict_proba(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Class probabilities (B, C): sigmoid for two classes, softmax otherwise."""
+        logits = self(ids, lengths)
+        if self.config.num_classes == 2:
+            p = torch.sigmoid(logits)
+            return torch.stack([1 - p, p], dim=-1)
+        return torch.softmax(logits, dim=-1)
+
+    def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.config.num_classes == 2:
+            return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+        return F.cross_entropy(logits, labels)
+
+    def loss(self, batch) -> torch.Tensor:
+        """Mean cross-entropy over a batch ``(ids, lengths, labels)``."""
+        ids, lengths, labels = batch
+        return self._loss(self(ids, lengths), labels)
+
+    @torch.no_grad()
+    def evaluate(self, loader: Iterable) -> dict[str, float]:
+        """``{"loss", "accuracy"}`` over every batch of ``loader``."""
+        total, n, preds, gold = 0.0, 0, [], []
+        for ids, lengths, labels in loader:
+            logits = self(ids, lengths)
+            total += float(self._loss(logits, labels)) * len(labels)
+            n += len(labels)
+            preds.append(self._argmax(logits))
+            gold.append(labels)
+        if n == 0:
+            raise ValueError("evaluate(): the loader yielded no examples")
+        return {"loss": total / n, "accuracy": accuracy(torch.cat(preds), torch.cat(gold))}
+
+    def _argmax(self, logits: torch.Tensor) -> torch.Tensor:
+        if self.config.num_classes == 2:
+            return (logits > 0).long()
+        return logits.argmax(-1)
+
+    def config_dict(self) -> dict:
+        """The constructor's configuration as plain JSON-able data."""
+        return asdict(self.config)
+
+
+@dataclass
+class Prediction:
+    """One text's predicted class: its name, id and probability, and every class' probability."""
+
+    label: str
+    label_id: int
+    probability: float
+    probabilities: list[float]
+
+
+class TextClassifier(SequenceClassifier):
+    """A :class:`SequenceClassifier` that knows its vocabulary and class names: texts in.
+
+    Example::
+
+        clf = rnnlab.load("runs/sst2")
+        clf.predict(["an enjoyable one-time-watch for the funny punchlines"])[0].label
+    """
+
+    def __init__(self, config: ClassifierConfig, vocab: Vocab, label_names: list[str],
+                 level: str = "word") -> None:  # fmt: skip
+        if len(label_names) != config.num_classes:
+            raise ValueError(f"{len(label_names)} label names for {config.num_classes} classes")
+        if len(vocab) != config.vocab_size:
+            raise ValueError(f"vocabulary of {len(vocab)} for vocab_size={config.vocab_size}")
+        super().__init__(config)
+        self.vocab, self.label_names, self.level = vocab, list(label_names), level
+
+    def encode(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Tokenise, encode and pad ``texts``: ids (B, T) padded on ``config.padding``, lengths (B,).
+
+        Raises:
+            ValueError: a text is empty or has no tokens.
+        """
+        if isinstance(texts, str):
+            raise TypeError("encode() takes a list of texts, not a single string")
+        seqs = []
+        for i, text in enumerate(texts):
+            try:
+                seqs.append(self.vocab.encode(tokenize(text, self.level)))
+            except ValueError as e:
+                raise ValueError(f"text {i} cannot be classified: {e}") from e
+        padding = "pre" if self.config.padding == "pre" else "post"
+        ids, lengths = pad_batch(seqs, padding=padding)
+        return ids, lengths
+
+    @torch.no_grad()
+    def predict(self, texts: list[str], batch_size: int = 256) -> list[Prediction]:
+        """The most probable class of every text, with probabilities (in eval mode, on CPU/GPU)."""
+        was_training = self.training
+        self.eval()
+        device = self.out.weight.device
+        out: list[Prediction] = []
+        try:
+            for start in range(0, len(texts), batch_size):
+                ids, lengths = self.encode(texts[start : start + batch_size])
+                probs = self.predict_proba(ids.to(device), lengths.to(device)).cpu()  # (B, C)
+                for p in probs:
+                    k = int(p.argmax())
+                    out.append(Prediction(self.label_names[k], k, float(p[k]), p.tolist()))
+        finally:
+            self.train(was_training)
+        return out

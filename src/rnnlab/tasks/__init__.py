@@ -1,0 +1,1 @@
+"""Task pipelines: data -> vocabulary -> model -> trainer -> saved model, one module per task."""

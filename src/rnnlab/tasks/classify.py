@@ -1,0 +1,119 @@
+"""Many-to-one classification end to end: texts and labels in, a saved model directory out.
+
+load splits -> tokenize -> Vocab (frequency-sorted, ids from 4) -> padded id batches
+-> TextClassifier (Embedding -> RNN/LSTM/GRU -> last state -> sigmoid/softmax)
+-> Trainer (Adam, clipping, dev accuracy, early stopping, checkpoints) -> runs/NAME/
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from rnnlab import data, saved
+from rnnlab.data import LabelledTexts
+from rnnlab.metrics import classification_report, confusion_matrix
+from rnnlab.models.classifier import ClassifierConfig, TextClassifier
+from rnnlab.text import ClassificationDataset, PadCollate, Vocab, make_loader, tokenize
+from rnnlab.train import TrainConfig, Trainer, seed_everything
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ClassifyJob:
+    """Everything ``rnnlab train classify`` takes."""
+
+    data: str  # a registered dataset (sst2, sst5, review_polarity, imdb) or a TSV/folder path
+    out: str = "runs/classify"
+    dev: str | None = None  # a dev file; otherwise the dataset's dev split or a seeded 10%
+    level: str = "word"  # "word" | "char"
+    max_vocab: int | None = None  # vocabulary size including the 4 reserved ids
+    min_freq: int = 1
+    max_len: int | None = None  # keep the last max_len tokens of longer texts (Keras "pre")
+    batch_size: int = 32
+    model: ClassifierConfig | None = None  # vocab_size/num_classes are filled in from the data
+    train: TrainConfig = field(
+        default_factory=lambda: TrainConfig(monitor="accuracy", mode="max", clip_norm=5.0)
+    )
+    resume: bool = False
+
+
+@dataclass
+class ClassifyResult:
+    model: TextClassifier
+    history: list[dict]
+    scores: dict[str, dict]  # split -> {"accuracy", "loss"}
+
+
+def build_vocab(texts: list[str], level: str, max_size: int | None, min_freq: int) -> Vocab:
+    """The frequency-sorted vocabulary of ``texts`` (ids 0-3 reserved)."""
+    return Vocab.build([tokenize(t, level) for t in texts], max_size=max_size, min_freq=min_freq)
+
+
+def loader(model: TextClassifier, split: LabelledTexts, batch_size: int, train: bool = False,
+           seed: int = 0, max_len: int | None = None):  # fmt: skip
+    """A DataLoader of ``(ids (B, T), lengths (B,), labels (B,))`` for ``split``.
+
+    Training batches group texts of similar length (less padding), reshuffled each epoch.
+    """
+    if split.label_names != model.label_names:
+        raise ValueError(
+            f"the data's labels {split.label_names} differ from the model's {model.label_names}"
+        )
+    ds = ClassificationDataset.from_texts(split.texts, split.labels, model.vocab, model.level)
+    collate = PadCollate(padding=model.config.padding, maxlen=max_len)
+    return make_loader(ds, batch_size, bucket=train, seed=seed, collate=collate)
+
+
+def train_classifier(job: ClassifyJob) -> ClassifyResult:
+    """Train on ``job.data``, keep the best dev epoch, save to ``job.out``, score every split."""
+    splits = data.load_splits(job.data, job.dev, seed=job.train.seed)
+    train = splits["train"]
+    vocab = build_vocab(train.texts, job.level, job.max_vocab, job.min_freq)
+    base = job.model or ClassifierConfig(vocab_size=1, num_classes=2)
+    config = ClassifierConfig(**{**asdict(base), "vocab_size": len(vocab),
+                                 "num_classes": len(train.label_names)})  # fmt: skip
+    seed_everything(job.train.seed)
+    model = TextClassifier(config, vocab, train.label_names, job.level)
+    logger.info("%s: %d train / %d dev texts, vocabulary %d, %d parameters", job.data,
+                len(train), len(splits["dev"]), len(vocab),
+                sum(p.numel() for p in model.parameters()))  # fmt: skip
+    saved.save_config(model, job.out)
+    loaders = {
+        name: loader(
+            model,
+            split,
+            job.batch_size,
+            train=name == "train",
+            seed=job.train.seed,
+            max_len=job.max_len,
+        )  # fmt: skip
+        for name, split in splits.items()
+    }
+    trainer = Trainer(model, job.train, job.out)
+    history = trainer.fit(loaders["train"], loaders["dev"], resume=job.resume)
+    model.eval()
+    scores = {}
+    with torch.no_grad():
+        for name in ("dev", "test"):
+            if name in loaders:
+                scores[name] = model.evaluate(loaders[name])
+    Path(job.out, "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
+    return ClassifyResult(model, history, scores)
+
+
+def evaluate_classifier(model: TextClassifier, split: LabelledTexts, batch_size: int = 256):
+    """Accuracy, per-class precision/recall/F1 and the confusion matrix on ``split``.
+
+    Returns:
+        (report, confusion (C, C) with rows gold and columns predicted).
+    """
+    preds = [p.label_id for p in model.predict(split.texts, batch_size=batch_size)]
+    C = len(model.label_names)
+    report = classification_report(preds, split.labels, labels=C)
+    return report, confusion_matrix(preds, split.labels, num_classes=C)
