@@ -182,7 +182,7 @@ class TextClassifier(SequenceClassifier):
         self.vocab, self.label_names, self.level = vocab, list(label_names), level
 
     def encode(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Tokenise, encode and pad ``texts``: ids (B, T) padded as ``config.padding``, lengths (B,).
+        """Tokenise, encode and pad ``texts`` (``config.padding`` side): ids (B, T), lengths (B,).
 
         Raises:
             ValueError: a text is empty or has no tokens.
