@@ -12,7 +12,7 @@ import signal
 
 import pytest
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from rnnlab.train import Trainer
 
@@ -186,3 +186,34 @@ def test_interrupted_run_differs_without_resume(
         make_loader(train_set, generator), make_loader(dev_set, generator)
     )
     assert any(not torch.equal(v, final[k]) for k, v in weights(model).items())
+
+
+class EpochBatches(Sampler):
+    """A batch sampler with its own per-epoch order (seeded by its epoch), like bucketing ones."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.epoch = n, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        order = torch.randperm(self.n, generator=torch.Generator().manual_seed(100 + self.epoch))
+        self.epoch += 1
+        return iter(order.split(BATCH))
+
+    def __len__(self) -> int:
+        return -(-self.n // BATCH)
+
+
+def test_resume_calls_set_epoch_of_a_batch_sampler(make_model, train_set, config, tmp_path):
+    def run(out, model, dataset=train_set, resume=False):
+        loader = DataLoader(dataset, batch_sampler=EpochBatches(len(train_set)))
+        Trainer(model, config(epochs=EPOCHS), out).fit(loader, resume=resume)
+        return weights(model)
+
+    final = run(tmp_path / "reference", make_model())
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "stopped", make_model(), InterruptAt(train_set, STEPS + 5))
+    resumed = run(tmp_path / "stopped", make_model(init_seed=123), resume=True)
+    assert all(torch.equal(v, final[k]) for k, v in resumed.items())

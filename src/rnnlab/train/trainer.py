@@ -114,6 +114,10 @@ class Trainer:
         run saved in `out_dir/checkpoint` (FileNotFoundError if there is none); without it any
         previous run in `out_dir` is replaced. At the end the best weights are loaded back into
         the model. The history is the list of metrics-log records, one per epoch.
+
+        On Ctrl-C (or any KeyboardInterrupt) a checkpoint of the last completed step is saved, a
+        warning says how to resume, and the KeyboardInterrupt propagates; the model then holds
+        its current, not its best, weights.
         """
         cfg = self.config
         if dev_loader is None and cfg.monitor != "loss":
