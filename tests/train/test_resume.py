@@ -88,8 +88,8 @@ def checkpoint_position(out) -> tuple[int, int]:
 
 @pytest.mark.parametrize(
     "k, position",
-    [(STEPS, (1, 0)), (STEPS + 5, (1, 5)), (2 * STEPS + 1, (2, 1)), (3, (0, 3))],
-    ids=["epoch-boundary", "mid-epoch-2", "mid-epoch-3", "mid-epoch-1"],
+    [(STEPS, (1, 0)), (STEPS + 5, (1, 5)), (3, (0, 3))],
+    ids=["epoch-boundary", "mid-epoch-2", "mid-epoch-1"],
 )
 def test_resume_after_interrupt_in_the_loader(
     k, position, reference, make_model, train_set, dev_set, make_loader, config, tmp_path
