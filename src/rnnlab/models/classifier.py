@@ -5,7 +5,9 @@ Symbols: B batch, T time, E embedding size, H hidden units, D directions, C clas
     e_t = Embedding(w_t)                          (B, T, E), padding id 0 maps to zeros
     h_t = RNN/LSTM/GRU(e_1..e_t)                  stacked, optionally bidirectional
     s   = [h_last_fwd ; h_first_bwd]              (B, D*H): the state after each text's last
-                                                  real token (and, backwards, after its first)
+                                                  real token (and, backwards, after its first);
+                                                  pooling="max"/"mean": max/mean of h_t over the
+                                                  real steps instead
     y   = sigmoid(w . dropout(s) + b)             2 classes: P(positive)
     y   = softmax(W dropout(s) + b)               C > 2 classes
 
@@ -24,10 +26,12 @@ from torch import nn
 
 import rnnlab.nn as rnn
 from rnnlab.metrics import accuracy
+from rnnlab.nn.lengths import step_mask
 from rnnlab.text import Vocab, pad_batch, tokenize
 
 CELLS = {"rnn": rnn.RNN, "lstm": rnn.LSTM, "gru": rnn.GRU}
 MODELS = ("rnn", "bow")
+POOLINGS = ("last", "max", "mean")
 
 
 @dataclass
@@ -44,6 +48,7 @@ class ClassifierConfig:
     bidirectional: bool = False
     dropout: float = 0.5  # on the embeddings, between layers and before the output layer
     padding: str = "pre"  # where batches are padded: "pre" (Keras, IMDB recipe) or "post"
+    pooling: str = "last"  # sentence vector: last real state, or max/mean of h_t over real steps
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "embed_dim", "hidden_size", "num_layers"):
@@ -64,6 +69,8 @@ class ClassifierConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.padding not in ("pre", "post"):
             raise ValueError(f"padding must be 'pre' or 'post', got {self.padding!r}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
 
 
 class SequenceClassifier(nn.Module):
@@ -104,10 +111,17 @@ class SequenceClassifier(nn.Module):
             # mean of the real tokens' embeddings; padding embeds to zeros (padding_idx)
             feats = emb.sum(1) / lengths.to(emb.dtype).unsqueeze(1)  # (B, E)
         else:
-            _, state = self.rnn(emb, lengths=lengths)
-            h_n = state[0] if isinstance(state, tuple) else state  # (L*D, B, H)
-            D = 2 if self.config.bidirectional else 1
-            feats = torch.cat(list(h_n[-D:]), dim=-1)  # top layer, every direction: (B, D*H)
+            out, state = self.rnn(emb, lengths=lengths)  # out (B, T, D*H), zeros at padding
+            if self.config.pooling == "last":
+                h_n = state[0] if isinstance(state, tuple) else state  # (L*D, B, H)
+                D = 2 if self.config.bidirectional else 1
+                feats = torch.cat(list(h_n[-D:]), dim=-1)  # top layer, every direction: (B, D*H)
+            elif self.config.pooling == "mean":
+                feats = out.sum(1) / lengths.to(out.dtype).unsqueeze(1)  # (B, D*H)
+            else:
+                side = "left" if self.config.padding == "pre" else "right"
+                real = step_mask(lengths, ids.shape[1], side).t().unsqueeze(-1)  # (B, T, 1)
+                feats = out.masked_fill(~real, float("-inf")).amax(1)  # (B, D*H)
         logits = self.out(self.dropout(feats))
         return logits.squeeze(-1) if self.config.num_classes == 2 else logits
 
