@@ -47,6 +47,8 @@ def _add_classify(sub) -> None:
     g.add_argument("--bidirectional", action="store_true")
     g.add_argument("--dropout", type=float, default=0.5)
     g.add_argument("--padding", choices=("pre", "post"), default="pre")
+    g.add_argument("--pooling", choices=("last", "max", "mean"), default="last",
+                   help="sentence vector: last real state, or max/mean over time")  # fmt: skip
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=int, default=10)
     g.add_argument("--batch-size", type=int, default=32)
@@ -74,7 +76,7 @@ def cmd_train_classify(args) -> int:
         model=ClassifierConfig(
             vocab_size=1, num_classes=2, model=args.model, cell=args.cell, embed_dim=args.embed,
             hidden_size=args.hidden, num_layers=args.layers, bidirectional=args.bidirectional,
-            dropout=args.dropout, padding=args.padding,
+            dropout=args.dropout, padding=args.padding, pooling=args.pooling,
         ),
         train=TrainConfig(
             epochs=args.epochs, lr=args.lr, optimizer=args.optimizer,

@@ -28,6 +28,7 @@ Backward, with dh_t the total gradient reaching h_t and a the pre-activations:
 from __future__ import annotations
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from rnnlab.nn.workspace import scratch
 
@@ -114,6 +115,7 @@ class GRUFunction(torch.autograd.Function):
         return (out.flip(0) if reverse else out), hs[T].clone()
 
     @staticmethod
+    @once_differentiable  # the backward itself is hand-written, not differentiable again
     def backward(ctx, dout, dh_n):
         x, w_ih, w_hh, gates, hs, aux, mask = ctx.saved_tensors
         reset_after = ctx.reset_after

@@ -35,6 +35,7 @@ h_t = m h~_t + (1 - m) h_{t-1} (same for c), and outputs m h~_t (zeros at paddin
 from __future__ import annotations
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from rnnlab.nn.workspace import scratch
 
@@ -114,6 +115,7 @@ class LSTMFunction(torch.autograd.Function):
         return (out.flip(0) if reverse else out), h_n, c_n
 
     @staticmethod
+    @once_differentiable  # the backward itself is hand-written, not differentiable again
     def backward(ctx, dout, dh_n, dc_n):
         x, w_ih_p, w_hh_p, gates, hs, cs, tcs, mask = ctx.saved_tensors
         T, B, I = x.shape

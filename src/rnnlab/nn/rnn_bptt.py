@@ -20,6 +20,7 @@ Variable lengths use a mask m_t (B, 1): a padded step keeps the state and output
 from __future__ import annotations
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from rnnlab.nn.workspace import scratch
 
@@ -74,6 +75,7 @@ class RNNFunction(torch.autograd.Function):
         return (out.flip(0) if reverse else out), hs[T].clone()
 
     @staticmethod
+    @once_differentiable  # the backward itself is hand-written, not differentiable again
     def backward(ctx, dout, dh_n):
         x, w_ih, w_hh, hs, ht, mask = ctx.saved_tensors
         T, B, I = x.shape
