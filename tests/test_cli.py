@@ -292,12 +292,6 @@ def test_user_errors(argv, fragments, trained, files, tmp_path, monkeypatch):
     assert_user_error(code, out, err, *fragments)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: cli.cmd_predict catches only OSError when reading --file; a non-UTF-8 file's "
-    "UnicodeDecodeError reaches main() as a ValueError whose message does not name the file",
-)
 def test_predict_file_that_is_not_utf8_names_the_file(trained, tmp_path):
     path = tmp_path / "latin1.txt"
     path.write_bytes("très bon film\n".encode("latin-1"))
@@ -305,12 +299,6 @@ def test_predict_file_that_is_not_utf8_names_the_file(trained, tmp_path):
     assert_user_error(code, out, err, "latin1.txt")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="bug: a config.json holding a JSON array/null makes saved.load raise AttributeError, "
-    "which the CLI does not catch: a traceback instead of one line",
-)
 def test_predict_with_a_config_json_that_is_not_an_object(trained, tmp_path):
     model = Path(shutil.copytree(trained[0], tmp_path / "model"))
     (model / "config.json").write_text("[]")
@@ -342,13 +330,6 @@ def test_help_shows_defaults(capsys):
     assert "(default: rnn)" in out and "(default: 5.0)" in out and "--no-progress" in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: cli._add_classify gives no help text to --level, --min-freq, --cell, --layers, "
-    "--hidden, --embed, --dropout, --padding, --epochs, --batch-size, --lr, --optimizer, "
-    "--weight-decay, --seed, so ArgumentDefaultsHelpFormatter shows none of their defaults",
-)
 def test_help_shows_every_default(capsys):
     with pytest.raises(SystemExit):
         main(["train", "classify", "--help"])

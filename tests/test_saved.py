@@ -174,12 +174,6 @@ def test_invalid_config_json(broken, changes, message):
     assert "config.json" in str(err.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="bug: saved.load calls meta.get() on whatever JSON config.json holds; a JSON array, "
-    "string or null raises AttributeError (a traceback from the CLI) instead of CheckpointError",
-)
 @pytest.mark.parametrize("content", ["[]", "null", '"rnnlab-model"'])
 def test_config_json_that_is_not_an_object(broken, content):
     (broken / "config.json").write_text(content)
@@ -207,12 +201,6 @@ def test_corrupt_vocab_json_names_the_file(broken, content):
         rnnlab.load(broken)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="bug: saved.load documents CheckpointError for a corrupt file, but a corrupt "
-    "vocab.json raises Vocab.load's ValueError (not wrapped)",
-)
 def test_corrupt_vocab_json_is_a_checkpoint_error(broken):
     (broken / "vocab.json").write_text("{")
     with pytest.raises(CheckpointError, match=r"vocab\.json"):

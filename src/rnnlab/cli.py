@@ -32,32 +32,34 @@ def _add_classify(sub) -> None:
     g.add_argument("--data", required=True,
                    help="sst2, sst5, review_polarity, imdb, or a TSV (text<TAB>label) or a folder "
                         "with one sub-folder per class")  # fmt: skip
-    g.add_argument("--dev", help="a dev TSV/folder (default: the dataset's dev split or 10%%)")
-    g.add_argument("--level", choices=("word", "char"), default="word")
+    g.add_argument("--dev", help="a dev TSV/folder; without it: the dataset's dev split or a "
+                                 "seeded 10%% of the training data")  # fmt: skip
+    g.add_argument("--level", choices=("word", "char"), default="word", help="token level")
     g.add_argument("--max-vocab", type=int, help="vocabulary size including 4 reserved ids")
-    g.add_argument("--min-freq", type=int, default=1)
+    g.add_argument("--min-freq", type=int, default=1, help="drop rarer words (they become <unk>)")
     g.add_argument("--max-len", type=int, help="keep the last N tokens of longer texts")
     g = p.add_argument_group("model")
     g.add_argument("--model", choices=("rnn", "bow"), default="rnn",
                    help="recurrent model or the bag-of-words baseline")  # fmt: skip
-    g.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="lstm")
-    g.add_argument("--layers", type=int, default=1)
-    g.add_argument("--hidden", type=int, default=128)
-    g.add_argument("--embed", type=int, default=128)
-    g.add_argument("--bidirectional", action="store_true")
-    g.add_argument("--dropout", type=float, default=0.5)
-    g.add_argument("--padding", choices=("pre", "post"), default="pre")
+    g.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="lstm", help="recurrent cell")
+    g.add_argument("--layers", type=int, default=1, help="stacked recurrent layers")
+    g.add_argument("--hidden", type=int, default=128, help="hidden units per direction")
+    g.add_argument("--embed", type=int, default=128, help="embedding size")
+    g.add_argument("--bidirectional", action="store_true", help="read the text both ways")
+    g.add_argument("--dropout", type=float, default=0.5, help="dropout probability")
+    g.add_argument("--padding", choices=("pre", "post"), default="pre", help="padding side")
     g.add_argument("--pooling", choices=("last", "max", "mean"), default="last",
                    help="sentence vector: last real state, or max/mean over time")  # fmt: skip
     g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=int, default=10)
-    g.add_argument("--batch-size", type=int, default=32)
-    g.add_argument("--lr", type=float, default=1e-3)
-    g.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam")
-    g.add_argument("--weight-decay", type=float, default=0.0)
+    g.add_argument("--epochs", type=int, default=10, help="maximum epochs")
+    g.add_argument("--batch-size", type=int, default=32, help="texts per batch")
+    g.add_argument("--lr", type=float, default=1e-3, help="learning rate")
+    g.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam",
+                   help="optimizer")  # fmt: skip
+    g.add_argument("--weight-decay", type=float, default=0.0, help="L2 / decoupled decay")
     g.add_argument("--clip", type=float, default=5.0, help="max gradient norm (0: no clipping)")
     g.add_argument("--patience", type=int, default=3, help="early stopping (0: off)")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=int, default=0, help="random seed")
     g.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
     g.add_argument("--out", default="runs/classify", help="the model directory to write")
     g.add_argument("--resume", action="store_true", help="continue the run saved in --out")
@@ -113,6 +115,8 @@ def cmd_predict(args) -> int:
             lines = Path(args.file).read_text(encoding="utf-8").splitlines()
         except OSError as e:
             raise UsageError(f"cannot read {args.file}: {e.strerror}") from e
+        except UnicodeDecodeError as e:
+            raise UsageError(f"{args.file} is not UTF-8 text ({e.reason} at byte {e.start})") from e
         texts += [line for line in lines if line.strip()]
     if not texts:
         raise UsageError("nothing to classify: give texts as arguments or --file FILE")

@@ -23,19 +23,24 @@ VERSION = 1
 CONFIG, VOCAB, WEIGHTS = "config.json", "vocab.json", "model.safetensors"
 
 
-def save_config(model: TextClassifier, out_dir: str | os.PathLike) -> None:
-    """Write ``config.json`` and ``vocab.json`` for ``model`` (weights come from the trainer)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    meta = {
+def config_of(model: TextClassifier) -> dict:
+    """What ``config.json`` holds for ``model``: JSON-able architecture, labels, tokenisation."""
+    return {
         "format": FORMAT,
         "version": VERSION,
         "task": "classify",
         "model": asdict(model.config),
         "label_names": model.label_names,
         "level": model.level,
+        "max_len": model.max_len,
     }
-    text = json.dumps(meta, indent=2)
+
+
+def save_config(model: TextClassifier, out_dir: str | os.PathLike) -> None:
+    """Write ``config.json`` and ``vocab.json`` for ``model`` (weights come from the trainer)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(config_of(model), indent=2)
     atomic_write(out / CONFIG, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     model.vocab.save(out / VOCAB)
 
@@ -55,17 +60,23 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> TextCla
         raise FileNotFoundError(f"{root} is not a saved rnnlab model: {CONFIG} is missing")
     try:
         meta = json.loads(cfg_path.read_text(encoding="utf-8"))
+        if not isinstance(meta, dict):
+            raise ValueError(f"expected a JSON object, got {type(meta).__name__}")
         if meta.get("format") != FORMAT:
             raise ValueError(f"format is {meta.get('format')!r}, not {FORMAT!r}")
         if meta.get("task") != "classify":
             raise ValueError(f"unknown task {meta.get('task')!r}")
         config = ClassifierConfig(**meta["model"])
         label_names, level = meta["label_names"], meta["level"]
+        max_len = meta.get("max_len")
     except (ValueError, KeyError, TypeError) as e:
         raise CheckpointError(f"{cfg_path} is not a valid rnnlab model config: {e}") from e
-    vocab = Vocab.load(root / VOCAB)
     try:
-        model = TextClassifier(config, vocab, label_names, level)
+        vocab = Vocab.load(root / VOCAB)
+    except ValueError as e:
+        raise CheckpointError(str(e)) from e
+    try:
+        model = TextClassifier(config, vocab, label_names, level, max_len)
     except ValueError as e:
         raise CheckpointError(f"{root}: config.json and vocab.json disagree: {e}") from e
     load_weights(model, root / WEIGHTS)

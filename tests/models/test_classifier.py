@@ -277,12 +277,6 @@ def test_text_classifier_checks_vocab_and_labels_against_the_config():
         TextClassifier(small, VOCAB, ["a", "b"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="bug: TextClassifier accepts any `level`; a bad one fails only at predict time, with "
-    "an error that blames the text ('text 0 cannot be classified: level must be ...')",
-)
 def test_text_classifier_rejects_an_unknown_level():
     cfg = ClassifierConfig(len(VOCAB), 2, embed_dim=4, hidden_size=4)
     with pytest.raises(ValueError, match="level"):

@@ -28,6 +28,7 @@ import rnnlab.nn as rnn
 from rnnlab.metrics import accuracy
 from rnnlab.nn.lengths import step_mask
 from rnnlab.text import Vocab, pad_batch, tokenize
+from rnnlab.text.tokenize import LEVELS
 
 CELLS = {"rnn": rnn.RNN, "lstm": rnn.LSTM, "gru": rnn.GRU}
 MODELS = ("rnn", "bow")
@@ -187,13 +188,19 @@ class TextClassifier(SequenceClassifier):
     """
 
     def __init__(self, config: ClassifierConfig, vocab: Vocab, label_names: list[str],
-                 level: str = "word") -> None:  # fmt: skip
+                 level: str = "word", max_len: int | None = None) -> None:  # fmt: skip
         if len(label_names) != config.num_classes:
             raise ValueError(f"{len(label_names)} label names for {config.num_classes} classes")
         if len(vocab) != config.vocab_size:
             raise ValueError(f"vocabulary of {len(vocab)} for vocab_size={config.vocab_size}")
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+        if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int)
+                                    or max_len < 1):  # fmt: skip
+            raise ValueError(f"max_len must be a positive int or None, got {max_len!r}")
         super().__init__(config)
         self.vocab, self.label_names, self.level = vocab, list(label_names), level
+        self.max_len = max_len  # texts keep their last max_len tokens, as in training
 
     def encode(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Tokenise, encode and pad ``texts`` (``config.padding`` side): ids (B, T), lengths (B,).
@@ -210,7 +217,7 @@ class TextClassifier(SequenceClassifier):
             except ValueError as e:
                 raise ValueError(f"text {i} cannot be classified: {e}") from e
         padding = "pre" if self.config.padding == "pre" else "post"
-        ids, lengths = pad_batch(seqs, padding=padding)
+        ids, lengths = pad_batch(seqs, padding=padding, maxlen=self.max_len, truncating="pre")
         return ids, lengths
 
     @torch.no_grad()
