@@ -83,7 +83,7 @@ def run_peer(script: str, args: list[str]) -> dict | None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--datasets", default="sst2,sst5,review_polarity", help="(default: %(default)s)")
+    ap.add_argument("--datasets", default=",".join(OURS), help="(default: %(default)s)")
     ap.add_argument("--peers", action="store_true", help="also run the peer scripts")
     ap.add_argument("--threads", type=int, default=2, help="(default: %(default)s)")
     args = ap.parse_args()
@@ -103,7 +103,8 @@ def main() -> None:
                 print(f"| {ds} | {name} | {r['test']:.4f} | {r['dev']:.4f} | {r['epochs']} | "
                       f"{r['seconds']:.0f} |", flush=True)  # fmt: skip
             if args.peers and ds in ("sst2", "sst5"):
-                for script, extra in (("sst_tfidf_lr.py", []), ("sst_bilstm.py", ["--dataset", ds])):
+                peers = (("sst_tfidf_lr.py", []), ("sst_bilstm.py", ["--dataset", ds]))
+                for script, extra in peers:
                     r = run_peer(script, extra)
                     if r is not None:
                         print(f"| {ds} | peer {script} | see JSON: {json.dumps(r['raw'])[:200]} "
