@@ -10,6 +10,7 @@ from rnnlab.data.download import RemoteFile, cache_dir, download, fetch, mirror_
 from rnnlab.data.errors import ChecksumError, DataError, DataFormatError, MissingDataError
 from rnnlab.data.examples import LabelledTexts, split_dev
 from rnnlab.data.files import load_folder, load_path, load_tsv
+from rnnlab.data.language_modeling import Corpus, corpus_names, load_corpora, load_corpus  # LM
 from rnnlab.data.registry import DatasetSpec, get, load, load_splits, names, register
 from rnnlab.data.sentiment import BINARY_LABELS, SST5_LABELS  # registers the sentiment datasets
 
@@ -17,6 +18,7 @@ __all__ = [
     "BINARY_LABELS",
     "SST5_LABELS",
     "ChecksumError",
+    "Corpus",
     "DataError",
     "DataFormatError",
     "DatasetSpec",
@@ -24,10 +26,13 @@ __all__ = [
     "MissingDataError",
     "RemoteFile",
     "cache_dir",
+    "corpus_names",
     "download",
     "fetch",
     "get",
     "load",
+    "load_corpora",
+    "load_corpus",
     "load_folder",
     "load_path",
     "load_splits",

@@ -1,0 +1,484 @@
+"""Recurrent language models: the probability of a text, one token at a time.
+
+Symbols: B batch, T time, E embedding size, H hidden units, L layers, V vocabulary.
+
+    e_t = dropout(Embedding(y_{t-1}))             (B, T, E)
+    h_t = RNN/LSTM/GRU(e_1 .. e_t; state)         (B, T, H): L stacked layers, dropout between
+    z_t = W_out dropout(h_t) + b_out              (B, T, V); W_out is the embedding when tied
+    P(y_t | y_<t) = softmax(z_t)
+
+By the chain rule a text's probability is the product of its tokens' conditionals,
+
+    P(y_1, y_2, y_3) = P(y_1) P(y_2 | y_1) P(y_3 | y_1, y_2),
+
+and a model is judged by its perplexity on held-out text, exp(-1/N sum_t log P(y_t | y_<t)).
+
+A text is framed by a start token (the context of its first token) and an end token (scored
+last, so the model also says where a text ends); see :class:`TextFormat`. Sentence-wise training
+uses ``<bos>`` ... ``<eos>``; a word stream (PTB) ``<eos>`` ... ``<eos>``; a character stream
+the newline, ``"\\n"`` ... ``"\\n"``. Character and word level share all the code: only the
+tokenizer differs.
+
+Contiguous-stream training with truncated BPTT goes through :class:`StreamLM`, which carries the
+state from chunk to chunk.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import rnnlab.nn as rnn
+from rnnlab.models.sampling import next_token
+from rnnlab.text.sentences import SentenceBatch
+from rnnlab.text.stream import StreamBatch
+from rnnlab.text.tokenize import tokenize
+from rnnlab.text.vocab import BOS, EOS, Vocab
+
+__all__ = ["LMConfig", "LanguageModel", "Score", "StreamLM", "TextFormat"]
+
+CELLS = {"rnn": rnn.RNN, "lstm": rnn.LSTM, "gru": rnn.GRU}
+TOKENIZERS = ("word", "whitespace", "char")
+_LOGITS_BUDGET = 1 << 24  # floats of logits held at once while scoring (64 MiB)
+
+
+@dataclass
+class LMConfig:
+    """Architecture of a :class:`LanguageModel`."""
+
+    vocab_size: int
+    cell: str = "lstm"  # "rnn" | "lstm" | "gru"
+    embed_dim: int = 128
+    hidden_size: int = 256
+    num_layers: int = 2
+    dropout: float = 0.0  # on the embeddings, between layers and before the output layer
+    tie_weights: bool = False  # the output layer reuses the embedding (embed_dim == hidden_size)
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "embed_dim", "hidden_size", "num_layers"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {tuple(CELLS)}, got {self.cell!r}")
+        if isinstance(self.dropout, bool) or not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.tie_weights and self.embed_dim != self.hidden_size:
+            raise ValueError(
+                f"tie_weights needs embed_dim == hidden_size, got {self.embed_dim} and "
+                f"{self.hidden_size}"
+            )
+
+
+@dataclass(frozen=True)
+class TextFormat:
+    """How a text becomes the model's tokens: the tokenizer, and the tokens that frame it.
+
+    A text ``y_1 .. y_n`` is scored as ``start y_1 .. y_n end``: ``start`` is only context (the
+    state that a text begins from), ``end`` is predicted like any token. ``None``: no such token
+    (without a start token the first token of a text is context, not scored).
+    """
+
+    tokenizer: str = "word"  # "word" (rnnlab.text.tokenize), "whitespace" (pre-tokenised), "char"
+    start: str | None = BOS
+    end: str | None = EOS
+
+    def __post_init__(self) -> None:
+        if self.tokenizer not in TOKENIZERS:
+            raise ValueError(f"tokenizer must be one of {TOKENIZERS}, got {self.tokenizer!r}")
+        for name in ("start", "end"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, str) or not v):
+                raise ValueError(f"{name} must be a token (a non-empty string) or None, got {v!r}")
+
+    @property
+    def level(self) -> str:
+        """``"char"`` or ``"word"``."""
+        return "char" if self.tokenizer == "char" else "word"
+
+
+@dataclass
+class Score:
+    """A text's probability under the model.
+
+    ``tokens`` is how many tokens were scored (the end token included); ``perplexity`` is
+    ``exp(-log_prob / tokens)``.
+    """
+
+    text: str
+    tokens: int
+    log_prob: float  # natural log
+    prob: float
+    perplexity: float
+
+
+class LanguageModel(nn.Module):
+    """Embedding -> stacked RNN/LSTM/GRU (:mod:`rnnlab.nn`) -> linear to the vocabulary.
+
+    Args:
+        config: the architecture; ``config.vocab_size == len(vocab)``.
+        vocab: the token <-> id map (``<pad>`` 0, ``<unk>`` 1, ``<bos>`` 2, ``<eos>`` 3).
+        text_format: tokenizer and framing of texts; its start and end tokens must be in
+            ``vocab``.
+
+    Example::
+
+        lm = rnnlab.load("runs/shake")
+        lm.sample("ROMEO:", max_tokens=200, temperature=0.8, seed=1)
+        lm.log_prob("Todd met Pete") > lm.log_prob("Toad met Pit")
+    """
+
+    def __init__(self, config: LMConfig, vocab: Vocab, text_format: TextFormat | None = None):
+        text_format = text_format or TextFormat()
+        if len(vocab) != config.vocab_size:
+            raise ValueError(f"vocabulary of {len(vocab)} for vocab_size={config.vocab_size}")
+        for name in ("start", "end"):
+            token = getattr(text_format, name)
+            if token is not None and token not in vocab:
+                raise ValueError(f"the {name} token {token!r} is not in the vocabulary")
+        super().__init__()
+        self.config, self.vocab, self.text_format = config, vocab, text_format
+        c = config
+        self.embedding = nn.Embedding(c.vocab_size, c.embed_dim)
+        self.drop = nn.Dropout(c.dropout)
+        self.rnn = CELLS[c.cell](
+            c.embed_dim, c.hidden_size, num_layers=c.num_layers, batch_first=True,
+            dropout=c.dropout if c.num_layers > 1 else 0.0,
+        )  # fmt: skip
+        self.out = nn.Linear(c.hidden_size, c.vocab_size)
+        # Zaremba et al.: embedding and softmax weights ~ U(-0.1, 0.1); the cells keep
+        # PyTorch's U(-1/sqrt(H), 1/sqrt(H))
+        nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
+        nn.init.zeros_(self.out.bias)
+        if c.tie_weights:
+            self.out.weight = self.embedding.weight  # (V, H) == (V, E)
+        else:
+            nn.init.uniform_(self.out.weight, -0.1, 0.1)
+
+    @property
+    def level(self) -> str:
+        """``"char"`` or ``"word"``."""
+        return self.text_format.level
+
+    # ---- ids -> logits -----------------------------------------------------------------------
+    def forward(self, ids: torch.Tensor, state=None, lengths: torch.Tensor | None = None):
+        """Next-token logits for every position.
+
+        Args:
+            ids: (B, T) token ids.
+            state: the recurrent state to start from, as the cell returns it ((L, B, H), or a
+                pair for the LSTM); zeros when None.
+            lengths: (B,) real lengths of a right-padded batch; the returned state is then each
+                sequence's state after its last real token.
+
+        Returns:
+            logits (B, T, V) and the state after the last step.
+        """
+        if ids.dim() != 2:
+            raise ValueError(f"ids must be (B, T), got shape {tuple(ids.shape)}")
+        emb = self.drop(self.embedding(ids))  # (B, T, E)
+        h, state = self.rnn(emb, state, lengths=lengths)  # (B, T, H)
+        return self.out(self.drop(h)), state  # (B, T, V)
+
+    # ---- training (rnnlab.train.Trainer) ----------------------------------------------------
+    def loss(self, batch: SentenceBatch) -> torch.Tensor:
+        """Mean cross-entropy (nats per token) over the real targets of a sentence batch.
+
+        Stream batches need the state carried between them: train a :class:`StreamLM`.
+        """
+        if not isinstance(batch, SentenceBatch):
+            raise TypeError(
+                f"LanguageModel.loss takes a SentenceBatch, got {type(batch).__name__}; "
+                "contiguous-stream batches are trained through StreamLM(model, batch_size)"
+            )
+        logits, _ = self(batch.inputs, lengths=batch.lengths)  # (B, T, V)
+        # padded targets are <pad> = 0 and ignored
+        return F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(), ignore_index=0)
+
+    @torch.no_grad()
+    def evaluate(self, loader: Iterable) -> dict[str, float]:
+        """Per-token metrics over a loader of sentence or stream batches.
+
+        Stream batches carry the state from chunk to chunk (reset where ``first``), so every
+        target is predicted from all the text before it in its row.
+
+        Returns:
+            ``loss`` (nats per token), ``perplexity`` = exp(loss), ``bits`` per token.
+        """
+        total, count, state = 0.0, 0, None
+        for batch in loader:
+            if isinstance(batch, StreamBatch):
+                logits, state = self(batch.inputs, None if batch.first else state)
+                targets = batch.targets  # (B, T)
+            else:
+                logits, _ = self(batch.inputs, lengths=batch.lengths)
+                targets = batch.targets
+            total += float(
+                F.cross_entropy(
+                    logits.flatten(0, 1), targets.flatten(), ignore_index=0, reduction="sum"
+                )
+            )
+            count += int((targets != 0).sum())
+        if count == 0:
+            raise ValueError("evaluate(): the loader yielded no tokens")
+        # perplexity = exp(-1/N sum_t log P(y_t | y_<t))
+        loss = total / count
+        return {"loss": loss, "perplexity": math.exp(loss), "bits": loss / math.log(2)}
+
+    # ---- text <-> ids ------------------------------------------------------------------------
+    def tokens(self, text: str) -> list[str]:
+        """Split ``text`` into the model's tokens (its :attr:`TextFormat.tokenizer`)."""
+        if not isinstance(text, str):
+            raise TypeError(f"expected a str, got {type(text).__name__}")
+        if self.text_format.tokenizer == "char":
+            return list(text)
+        if self.text_format.tokenizer == "whitespace":
+            return text.split()
+        return tokenize(text) if text.strip() else []
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` (no framing). Words outside the vocabulary become ``<unk>``.
+
+        Raises:
+            ValueError: at character level, characters the model has never seen (listed).
+        """
+        tokens = self.tokens(text)
+        if self.level == "char":
+            unknown = sorted({c for c in tokens if c not in self.vocab})
+            if unknown:
+                raise ValueError(
+                    f"{len(unknown)} character(s) outside the model's vocabulary of "
+                    f"{len(self.vocab) - 4}: {''.join(unknown)!r}"
+                )
+        return self.vocab.encode(tokens)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Text of ``ids``: characters joined as they are, words with spaces; ``<pad>``,
+        ``<bos>`` and ``<eos>`` left out."""
+        tokens = self.vocab.decode(ids, skip_special=True)
+        return "".join(tokens) if self.level == "char" else " ".join(tokens)
+
+    def _framed(self, text: str) -> list[int]:
+        """``start + ids(text) + end`` (each frame token when the format has it)."""
+        fmt, ids = self.text_format, self.encode(text)
+        if not ids:
+            raise ValueError("cannot score an empty text")
+        head = [self.vocab[fmt.start]] if fmt.start is not None else []
+        tail = [self.vocab[fmt.end]] if fmt.end is not None else []
+        framed = head + ids + tail
+        if len(framed) < 2:
+            raise ValueError(
+                f"{text!r} is a single token and the model has no start or end token: "
+                "nothing to predict"
+            )
+        return framed
+
+    # ---- probabilities -----------------------------------------------------------------------
+    @torch.no_grad()
+    def token_log_probs(self, texts: Sequence[str], batch_size: int = 64) -> list[torch.Tensor]:
+        """log P(y_t | y_<t) of every scored token of every text (in eval mode).
+
+        Returns:
+            One 1-D tensor per text: its tokens, then the end token (without a start token, the
+            first token is context and has no entry).
+        """
+        if isinstance(texts, str):
+            raise TypeError("token_log_probs takes a list of texts, not a single string")
+        seqs = []
+        for i, text in enumerate(texts):
+            try:
+                seqs.append(self._framed(text))
+            except ValueError as e:
+                raise ValueError(f"text {i}: {e}") from e
+        out: list[torch.Tensor | None] = [None] * len(seqs)
+        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+        with _eval_mode(self):
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                for i, lp in zip(idx, self._log_probs([seqs[i] for i in idx]), strict=True):
+                    out[i] = lp
+        return out  # type: ignore[return-value]
+
+    def _log_probs(self, seqs: list[list[int]]) -> list[torch.Tensor]:
+        """Per-target log-probs of framed id sequences, read in time chunks with the state
+        carried (the same numbers as one long forward, with bounded memory)."""
+        device = self.out.weight.device
+        B, T = len(seqs), max(len(s) for s in seqs) - 1
+        inputs = torch.zeros(B, T, dtype=torch.long)  # (B, T), right-padded
+        targets = torch.zeros(B, T, dtype=torch.long)  # (B, T)
+        for b, s in enumerate(seqs):
+            inputs[b, : len(s) - 1] = torch.tensor(s[:-1])
+            targets[b, : len(s) - 1] = torch.tensor(s[1:])
+        lengths = torch.tensor([len(s) - 1 for s in seqs])  # (B,)
+        inputs, targets, lengths = inputs.to(device), targets.to(device), lengths.to(device)
+        step = max(1, _LOGITS_BUDGET // (B * self.config.vocab_size))
+        state, chunks = None, []
+        for t0 in range(0, T, step):
+            x = inputs[:, t0 : t0 + step]  # (B, Tc)
+            # rows already finished run on a dummy step; their outputs are never read
+            chunk_lengths = (lengths - t0).clamp(1, x.shape[1])  # (B,)
+            logits, state = self(x, state, lengths=chunk_lengths)  # (B, Tc, V)
+            logp = logits.log_softmax(-1)  # (B, Tc, V)
+            y = targets[:, t0 : t0 + step]  # (B, Tc)
+            chunks.append(logp.gather(-1, y.unsqueeze(-1)).squeeze(-1).cpu())  # (B, Tc)
+        lp = torch.cat(chunks, dim=1)  # (B, T)
+        return [lp[b, : len(s) - 1] for b, s in enumerate(seqs)]
+
+    def log_prob(self, text: str) -> float:
+        """Natural log of the text's probability, end token included: the chain rule,
+        log P(y_1 .. y_n) = sum_t log P(y_t | y_<t)."""
+        # P(y1, y2, y3) = P(y1) P(y2 | y1) P(y3 | y1, y2): a sum of the tokens' log-probs
+        return float(self.token_log_probs([text])[0].sum())
+
+    def prob(self, text: str) -> float:
+        """The text's probability, exp(:meth:`log_prob`) (underflows to 0 for long texts)."""
+        return math.exp(self.log_prob(text))
+
+    def score(self, texts: Sequence[str]) -> list[Score]:
+        """Log-probability, probability and per-token perplexity of each text."""
+        scores = []
+        for text, lp in zip(texts, self.token_log_probs(texts), strict=True):
+            total, n = float(lp.sum()), len(lp)
+            scores.append(Score(text, n, total, math.exp(total), math.exp(-total / n)))
+        return scores
+
+    def perplexity(self, texts: str | Sequence[str]) -> float:
+        """Per-token perplexity of a corpus of texts, each framed on its own:
+
+        perplexity = exp(-1/N sum log p) over all N scored tokens (end tokens included).
+        """
+        lps = self.token_log_probs([texts] if isinstance(texts, str) else texts)
+        if not lps:
+            raise ValueError("perplexity of an empty corpus")
+        total, n = sum(float(lp.sum()) for lp in lps), sum(len(lp) for lp in lps)
+        return math.exp(-total / n)
+
+    # ---- sampling ------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(
+        self,
+        prompt: str = "",
+        max_tokens: int | None = None,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        seed: int | None = None,
+    ) -> str:
+        """Continue ``prompt``: draw the next token from P(y | previous tokens), feed it back,
+        until ``<eos>`` or ``max_tokens``.
+
+        Args:
+            prompt: the text to continue, after the start token; ``""``: start from the start
+                token alone.
+            max_tokens: the most tokens to draw; default 20 (word level) or 200 (characters).
+            temperature: divides the logits; 0 is greedy (the most probable token each time).
+            top_k: draw only among the ``k`` most probable tokens; None: among all.
+            seed: seeds a private generator (the same seed, the same text); None: fresh.
+
+        Returns:
+            The continuation only (words joined by spaces), without ``<eos>``.
+
+        Raises:
+            ValueError: an empty prompt for a model without a start token, or characters the
+                model does not know.
+        """
+        if max_tokens is None:
+            max_tokens = 200 if self.level == "char" else 20
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 0:
+            raise ValueError(f"max_tokens must be an int >= 0, got {max_tokens!r}")
+        context = self.encode(prompt) if prompt else []
+        if self.text_format.start is not None:
+            context.insert(0, self.vocab[self.text_format.start])
+        if not context:
+            raise ValueError(
+                "empty prompt: this model has no start token (<bos>) to begin from, "
+                "so give it a prompt"
+            )
+        generator = torch.Generator()
+        if seed is None:
+            generator.seed()
+        else:
+            generator.manual_seed(seed)
+        banned = [self.vocab.pad_id, self.vocab.bos_id]  # never a next token
+        out: list[int] = []
+        with _eval_mode(self):
+            device = self.out.weight.device
+            logits, state = self(torch.tensor([context], device=device))  # (1, T, V)
+            for _ in range(max_tokens):
+                z = logits[0, -1].float().cpu()  # (V,)
+                z[banned] = float("-inf")
+                y = next_token(z, temperature, top_k, generator)
+                if y == self.vocab.eos_id:
+                    break
+                out.append(y)
+                logits, state = self(torch.tensor([[y]], device=device), state)
+        return self.decode(out)
+
+    def config_dict(self) -> dict:
+        """Architecture and text format as plain JSON-able data."""
+        return {"model": asdict(self.config), "text_format": asdict(self.text_format)}
+
+
+class StreamLM(nn.Module):
+    """Truncated BPTT on contiguous streams: a :class:`LanguageModel` and the state it carries.
+
+    ``loss(StreamBatch)`` starts chunk ``k`` from the state that chunk ``k - 1`` ended in,
+    detached (gradients stop at the chunk boundary), or from zeros where ``batch.first``: every
+    pass over the stream (every epoch) starts afresh. The carried state lives in buffers
+    (``carry_h``, and ``carry_c`` for the LSTM), so the trainer's checkpoints hold it and a run
+    resumed in the middle of an epoch continues exactly; a stream-trained run's
+    ``model.safetensors`` holds it too (``rnnlab.load`` drops it).
+
+    Args:
+        lm: the model to train (its parameters are this module's ``lm.*``).
+        batch_size: ``B``, the number of parallel rows of the training stream.
+    """
+
+    def __init__(self, lm: LanguageModel, batch_size: int) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        super().__init__()
+        self.lm = lm
+        c = lm.config
+        shape = (c.num_layers, batch_size, c.hidden_size)  # (L, B, H)
+        self.register_buffer("carry_h", torch.zeros(shape))
+        if c.cell == "lstm":
+            self.register_buffer("carry_c", torch.zeros(shape))
+
+    def loss(self, batch: StreamBatch) -> torch.Tensor:
+        """Mean cross-entropy (nats per token) of one chunk, carrying the state on."""
+        B = self.carry_h.shape[1]
+        if batch.inputs.shape[0] != B:
+            raise ValueError(f"a stream batch of {batch.inputs.shape[0]} rows for B={B}")
+        lstm = self.lm.config.cell == "lstm"
+        state = None
+        if not batch.first:
+            state = (self.carry_h, self.carry_c) if lstm else self.carry_h
+        logits, state = self.lm(batch.inputs, state)  # (B, T, V)
+        # detach between chunks; rebinding (not copy_) leaves the tensors autograd saved intact
+        self.carry_h = (state[0] if lstm else state).detach()
+        if lstm:
+            self.carry_c = state[1].detach()
+        return F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten())
+
+    def evaluate(self, loader: Iterable) -> dict[str, float]:
+        """:meth:`LanguageModel.evaluate` of the wrapped model."""
+        return self.lm.evaluate(loader)
+
+
+class _eval_mode:
+    """Context manager: the module in eval mode inside, its previous mode restored after."""
+
+    def __init__(self, module: nn.Module) -> None:
+        self.module, self.was_training = module, module.training
+
+    def __enter__(self) -> nn.Module:
+        self.module.eval()
+        return self.module
+
+    def __exit__(self, *exc) -> None:
+        self.module.train(self.was_training)
