@@ -40,7 +40,13 @@ OURS = {
         {},
     ),
     "review_polarity": (
-        {"cell": "gru", "bidirectional": True, "hidden_size": 64, "embed_dim": 64},
+        {
+            "cell": "gru",
+            "bidirectional": True,
+            "hidden_size": 64,
+            "embed_dim": 64,
+            "pooling": "max",
+        },  # fmt: skip
         {"epochs": 12, "patience": 4},
         {"max_len": 400},
     ),
