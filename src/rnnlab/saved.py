@@ -1,7 +1,8 @@
 """A trained model as a directory: ``config.json``, ``vocab.json``, ``model.safetensors``.
 
 Nothing in it can run code when loaded (JSON and safetensors), and ``load`` restores the model
-on CPU (or ``device``) whatever device trained it.
+on CPU (or ``device``) whatever device trained it. ``config.json``'s ``task`` says which model it
+is: ``"classify"`` (a :class:`TextClassifier`) or ``"lm"`` (a :class:`LanguageModel`).
 """
 
 from __future__ import annotations
@@ -14,17 +15,21 @@ from pathlib import Path
 import torch
 
 from rnnlab.models.classifier import ClassifierConfig, TextClassifier
+from rnnlab.models.language_model import LanguageModel, LMConfig, StreamLM, TextFormat
 from rnnlab.text import Vocab
 from rnnlab.train import CheckpointError, load_weights
 from rnnlab.train.files import atomic_write
+from rnnlab.train.weights import read_tensors
 
 FORMAT = "rnnlab-model"
 VERSION = 1
 CONFIG, VOCAB, WEIGHTS = "config.json", "vocab.json", "model.safetensors"
 
 
-def config_of(model: TextClassifier) -> dict:
+def config_of(model: TextClassifier | LanguageModel) -> dict:
     """What ``config.json`` holds for ``model``: JSON-able architecture, labels, tokenisation."""
+    if isinstance(model, LanguageModel):
+        return {"format": FORMAT, "version": VERSION, "task": "lm", **model.config_dict()}
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -36,7 +41,7 @@ def config_of(model: TextClassifier) -> dict:
     }
 
 
-def save_config(model: TextClassifier, out_dir: str | os.PathLike) -> None:
+def save_config(model: TextClassifier | LanguageModel, out_dir: str | os.PathLike) -> None:
     """Write ``config.json`` and ``vocab.json`` for ``model`` (weights come from the trainer)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -45,7 +50,9 @@ def save_config(model: TextClassifier, out_dir: str | os.PathLike) -> None:
     model.vocab.save(out / VOCAB)
 
 
-def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> TextClassifier:
+def load(
+    path: str | os.PathLike, device: str | torch.device = "cpu"
+) -> TextClassifier | LanguageModel:
     """Restore a saved model directory, in eval mode, on ``device`` (default CPU).
 
     Raises:
@@ -64,11 +71,15 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> TextCla
             raise ValueError(f"expected a JSON object, got {type(meta).__name__}")
         if meta.get("format") != FORMAT:
             raise ValueError(f"format is {meta.get('format')!r}, not {FORMAT!r}")
-        if meta.get("task") != "classify":
-            raise ValueError(f"unknown task {meta.get('task')!r}")
-        config = ClassifierConfig(**meta["model"])
-        label_names, level = meta["label_names"], meta["level"]
-        max_len = meta.get("max_len")
+        task = meta.get("task")
+        if task == "classify":
+            config = ClassifierConfig(**meta["model"])
+            label_names, level = meta["label_names"], meta["level"]
+            max_len = meta.get("max_len")
+        elif task == "lm":
+            lm_config, text_format = LMConfig(**meta["model"]), TextFormat(**meta["text_format"])
+        else:
+            raise ValueError(f"unknown task {task!r}")
     except (ValueError, KeyError, TypeError) as e:
         raise CheckpointError(f"{cfg_path} is not a valid rnnlab model config: {e}") from e
     try:
@@ -76,8 +87,25 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> TextCla
     except ValueError as e:
         raise CheckpointError(str(e)) from e
     try:
-        model = TextClassifier(config, vocab, label_names, level, max_len)
+        if task == "lm":
+            model = LanguageModel(lm_config, vocab, text_format)
+        else:
+            model = TextClassifier(config, vocab, label_names, level, max_len)
     except ValueError as e:
         raise CheckpointError(f"{root}: config.json and vocab.json disagree: {e}") from e
-    load_weights(model, root / WEIGHTS)
+    if task == "lm":
+        _load_lm_weights(model, root / WEIGHTS)
+    else:
+        load_weights(model, root / WEIGHTS)
     return model.to(device).eval()
+
+
+def _load_lm_weights(model: LanguageModel, path: Path) -> None:
+    """Load a language model's weights, also from a stream-trained run's file, which is
+    :class:`StreamLM`'s state (the model as ``lm.*`` beside the carried state ``carry_*``)."""
+    if path.is_file():
+        carried = read_tensors(path).get("carry_h")
+        if carried is not None and carried.dim() == 3:
+            load_weights(StreamLM(model, carried.shape[1]), path)  # (L, B, H)
+            return
+    load_weights(model, path)
