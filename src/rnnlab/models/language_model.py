@@ -258,10 +258,14 @@ class LanguageModel(nn.Module):
         return self.vocab.encode(tokens)
 
     def decode(self, ids: Iterable[int]) -> str:
-        """Text of ``ids``: characters joined as they are, words with spaces; ``<pad>``,
-        ``<bos>`` and ``<eos>`` left out."""
+        """Text of ``ids``: characters joined as they are (``<unk>`` as U+FFFD), words with
+        spaces; ``<pad>``, ``<bos>`` and ``<eos>`` left out."""
         tokens = self.vocab.decode(ids, skip_special=True)
-        return "".join(tokens) if self.level == "char" else " ".join(tokens)
+        if self.level == "char":
+            return "".join(
+                "\ufffd" if t == self.vocab.itos[self.vocab.unk_id] else t for t in tokens
+            )
+        return " ".join(tokens)
 
     def _framed(self, text: str) -> list[int]:
         """``start + ids(text) + end`` (each frame token when the format has it)."""
@@ -376,6 +380,7 @@ class LanguageModel(nn.Module):
                 token alone.
             max_tokens: the most tokens to draw; default 20 (word level) or 200 (characters).
             temperature: divides the logits; 0 is greedy (the most probable token each time).
+                ``<pad>`` and ``<bos>`` are never drawn, nor ``<unk>`` at character level.
             top_k: draw only among the ``k`` most probable tokens; None: among all.
             seed: seeds a private generator (the same seed, the same text); None: fresh.
 
@@ -404,6 +409,8 @@ class LanguageModel(nn.Module):
         else:
             generator.manual_seed(seed)
         banned = [self.vocab.pad_id, self.vocab.bos_id]  # never a next token
+        if self.level == "char":
+            banned.append(self.vocab.unk_id)  # a character model has no unknown characters
         out: list[int] = []
         with _eval_mode(self):
             device = self.out.weight.device
