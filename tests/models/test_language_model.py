@@ -350,7 +350,7 @@ def test_evaluate_carries_the_state_over_stream_chunks():
     logits, _ = model(rows[:, :-1])
     expected = F.cross_entropy(logits.flatten(0, 1), rows[:, 1:].flatten())
     metrics = model.evaluate(StreamBatches(ids, 2, 7))
-    assert metrics["loss"] == pytest.approx(float(expected), rel=1e-5)
+    assert metrics["loss"] == pytest.approx(expected.item(), rel=1e-5)
     with pytest.raises(ValueError, match="no tokens"):
         model.evaluate([])
 
