@@ -169,8 +169,8 @@ def split_tail(text: str, fraction: float, level: str) -> tuple[str, str]:
     """Cut ``text`` into (head, tail) with the tail about ``fraction`` of it (a dev split).
 
     Character level: the cut is at character ``int(len(text) * (1 - fraction))`` exactly (how
-    nanoGPT cuts tiny-shakespeare). Word level: it moves forward to the next line start, so no
-    line is split.
+    nanoGPT cuts tiny-shakespeare). Word level: it moves back to the start of the line it falls
+    in, so no line is split.
 
     Raises:
         ValueError: ``fraction`` outside ``(0, 1)``, or a head or tail without text.
@@ -179,8 +179,7 @@ def split_tail(text: str, fraction: float, level: str) -> tuple[str, str]:
         raise ValueError(f"the dev fraction must be in (0, 1), got {fraction}")
     cut = int(len(text) * (1 - fraction))
     if level == "word":
-        newline = text.find("\n", cut)
-        cut = len(text) if newline < 0 else newline + 1
+        cut = text.rfind("\n", 0, cut) + 1  # 0 when the cut falls in the first line
     head, tail = text[:cut], text[cut:]
     if not head.strip() or not tail.strip():
         raise ValueError(
