@@ -27,10 +27,19 @@ import torch
 from rnnlab import saved
 from rnnlab.data import Corpus, load_corpora
 from rnnlab.models.language_model import LanguageModel, LMConfig, StreamLM, TextFormat
+from rnnlab.tasks.time_budget import BudgetSpent, TimeBudget
 from rnnlab.text import BOS, EOS, Vocab
 from rnnlab.text.sentences import SentenceDataset, sentence_loader
 from rnnlab.text.stream import StreamBatches
-from rnnlab.train import OnDevice, TrainConfig, Trainer, seed_everything
+from rnnlab.train import (
+    OnDevice,
+    TrainConfig,
+    Trainer,
+    load_weights,
+    read_records,
+    save_weights,
+    seed_everything,
+)
 
 __all__ = [
     "EpochDecay",
@@ -83,6 +92,7 @@ class LMJob:
     eval_batch_size: int = 10  # rows of the dev stream during training (final scores use 1)
     lr_decay: float = 1.0  # multiply the learning rate by this every epoch after decay_after
     decay_after: int = 1
+    max_minutes: float | None = None  # stop after this much training time (of this call)
     model: LMConfig | None = None  # vocab_size is filled in from the data
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=2e-3, clip_norm=5.0))
     resume: bool = False
@@ -98,6 +108,10 @@ class LMJob:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
         if isinstance(self.lr_decay, bool) or not 0.0 < self.lr_decay <= 1.0:
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
+        if self.max_minutes is not None and (
+            isinstance(self.max_minutes, bool) or not self.max_minutes > 0
+        ):
+            raise ValueError(f"max_minutes must be > 0 or None, got {self.max_minutes!r}")
 
 
 @dataclass
@@ -105,6 +119,7 @@ class LMResult:
     model: LanguageModel
     history: list[dict]
     scores: dict[str, dict]  # split -> {"loss" (nats/token), "perplexity", "bits", "tokens"}
+    budget_spent: bool = False  # stopped by max_minutes (a checkpoint to resume from is saved)
 
 
 def build_vocab(corpus: Corpus, mode: str, max_size: int | None, min_freq: int) -> Vocab:
@@ -231,6 +246,10 @@ def _check_same_run(model: LanguageModel, job: LMJob) -> None:
 def train_lm(job: LMJob) -> LMResult:
     """Train on ``job.data``, keep the best dev epoch, save to ``job.out``, score dev and test.
 
+    With ``max_minutes`` the run stops once that much training time is spent, as if interrupted
+    (a checkpoint is saved; ``resume`` goes on with a fresh budget), and keeps the better on dev
+    of its best finished epoch and its weights at the cut.
+
     ``scores.json`` holds each split's metrics from :func:`evaluate_lm` with one row (every
     token with its full left context).
     """
@@ -269,8 +288,41 @@ def train_lm(job: LMJob) -> LMResult:
     tcfg = job.train
     if job.lr_decay < 1.0:
         tcfg = replace(tcfg, schedule=EpochDecay(len(train_loader), job.lr_decay, job.decay_after))
-    history = Trainer(trainable, tcfg, job.out).fit(train_loader, dev_loader, resume=job.resume)
+    trainer = Trainer(trainable, tcfg, job.out)
+    budget_spent = False
+    try:
+        loader = TimeBudget(train_loader, 60 * job.max_minutes) if job.max_minutes else train_loader
+        history = trainer.fit(loader, dev_loader, resume=job.resume)
+    except BudgetSpent:
+        budget_spent = True
+        history = read_records(trainer.metrics_path)
+        _keep_the_better(trainer, trainable, history, dev_loader)
     model.eval()
     scores = {name: evaluate_lm(model, splits[name]) for name in ("dev", "test") if name in splits}
     Path(job.out, "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
-    return LMResult(model, history, scores)
+    return LMResult(model, history, scores, budget_spent)
+
+
+def _keep_the_better(trainer: Trainer, trainable, history: list[dict], dev_loader) -> None:
+    """After the time budget cut a run short: keep, as the run's model, the better on the dev
+    set of the best finished epoch and the weights at the cut (those are then saved as the best;
+    the checkpoint still holds the cut, to resume from)."""
+    cfg = trainer.config
+    trainable.eval()
+    with torch.no_grad():
+        now = trainable.evaluate(OnDevice(dev_loader, trainer.device))[cfg.monitor]
+    finished = [r[f"dev_{cfg.monitor}"] for r in history]
+    best = (min if cfg.mode == "min" else max)(finished) if finished else None
+    if best is None or (now < best if cfg.mode == "min" else now > best):
+        save_weights(trainable, trainer.weights_path)
+        kept, value = "the weights at the cut", now
+    else:
+        load_weights(trainable, trainer.weights_path)
+        kept, value = "the best finished epoch", best
+    logger.warning(
+        "time budget spent after %d finished epochs: kept %s (dev %s %.4g)",
+        len(history),
+        kept,
+        cfg.monitor,
+        value,
+    )
