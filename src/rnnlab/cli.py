@@ -503,7 +503,8 @@ def cmd_inspect_gates(args) -> int:
     if args.model:
         model, inputs = _load_model(args.model), args.text
     else:
-        model, inputs = _parity_model(args.cell), _bits(args.text)
+        inputs = _bits(args.text)  # checked before the model trains
+        model = _parity_model(args.cell)
     acts = gate_activations(model, inputs, layer=args.layer, direction=args.direction,
                             tokens=None if args.model else list(args.text))  # fmt: skip
     means = acts.means()
