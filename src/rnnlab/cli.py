@@ -379,6 +379,9 @@ def cmd_demo(args) -> int:
     print()
     for cell, longest in result.learned_up_to().items():
         said = f"learned parity up to L={longest}" if longest else "learned none of the lengths"
+        if cell in result.transfer:
+            _, acc = result.transfer[cell]
+            said += f"; that model scores {acc:.3f} on strings of {config.flow_length} bits"
         print(f"{cell:>4}: {said}")
     flow = result.flow
     print(f"\n||dL/dh_t|| on strings of {flow.length} bits (loss at the last step; float64):")

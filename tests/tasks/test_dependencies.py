@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from rnnlab.data.synthetic import TASKS
-from rnnlab.tasks.demo import DemoConfig, run_demo
+from rnnlab.tasks.demo import DemoConfig, DemoResult, run_demo
 from rnnlab.tasks.dependencies import (
     BenchConfig,
     DependencyModel,
+    RunResult,
     build_model,
     format_table,
     held_out,
@@ -110,4 +111,20 @@ def test_demo_end_to_end_on_a_tiny_budget(tmp_path):
     learned = result.learned_up_to()
     assert set(learned) == {"rnn", "lstm", "gru"}
     assert all(v in (None, 3, 5) for v in learned.values())
+    assert set(result.transfer) == {c for c, v in learned.items() if v is not None}
+    assert all(learned[c] == n and 0 <= acc <= 1 for c, (n, acc) in result.transfer.items())
     assert result.seconds > 0
+
+
+def run_result(cell: str, length: int, solved: bool) -> RunResult:
+    return RunResult(cell, length, {"accuracy": 1.0 if solved else 0.5},
+                     100 if solved else None, 100, 0.1, model=None)  # fmt: skip
+
+
+def test_learned_up_to_needs_every_shorter_length():
+    results = [run_result("rnn", 5, True), run_result("rnn", 10, True),
+               run_result("rnn", 20, False), run_result("rnn", 50, True),
+               run_result("gru", 5, False), run_result("gru", 10, True),
+               run_result("lstm", 10, True), run_result("lstm", 5, True)]  # fmt: skip
+    demo = DemoResult(results, flow=None)
+    assert demo.learned_up_to() == {"rnn": 10, "gru": None, "lstm": 10}

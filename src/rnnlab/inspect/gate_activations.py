@@ -38,7 +38,7 @@ from rnnlab.text import tokenize
 
 __all__ = ["GRU_GATES", "LSTM_GATES", "GateActivations", "find_recurrent", "gate_activations"]
 
-LSTM_GATES = ("input", "forget", "cell", "output")  # i_t, f_t, g_t, o_t
+LSTM_GATES = ("input", "forget", "candidate", "output")  # i_t, f_t, g_t, o_t
 GRU_GATES = ("reset", "update", "candidate")  # r_t, z_t, n_t
 _RECURRENT = (rnn.RNNBase, nn.RNNBase)
 

@@ -168,11 +168,12 @@ def plot_gates(acts: GateActivations, path: str | os.PathLike, units: int = 32) 
     """One heatmap per gate (and h_t): the first ``units`` units down, the tokens across."""
     panels = [*acts.gates.items(), ("hidden h_t", acts.hidden)]
     T = len(acts.tokens)
-    fig, axes = _figure(max(6.0, 0.35 * T + 2.0), 1.9 * len(panels) + 0.8, len(panels), 1)
-    fig.subplots_adjust(left=0.1, right=0.9, bottom=0.14, top=0.95, hspace=0.5)
+    height = 1.9 * len(panels) + 0.9
+    fig, axes = _figure(max(6.0, 0.35 * T + 2.0), height, len(panels), 1)
+    fig.subplots_adjust(left=0.1, right=0.9, bottom=0.7 / height, top=1 - 0.3 / height, hspace=0.5)
     for ax, (name, values) in zip(axes[:, 0], panels, strict=True):
         data = values[:, :units].t().numpy()  # (units, T)
-        signed = name in ("cell", "candidate", "hidden h_t")  # tanh values in [-1, 1]
+        signed = name in ("candidate", "hidden h_t")  # tanh values in [-1, 1]
         image = ax.imshow(data, aspect="auto", interpolation="nearest",
                           cmap="RdBu_r" if signed else "viridis",
                           vmin=-1.0 if signed else 0.0, vmax=1.0)  # fmt: skip
