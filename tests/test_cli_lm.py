@@ -16,7 +16,8 @@ import rnnlab
 from rnnlab import saved
 from rnnlab.cli import main
 from rnnlab.models.classifier import ClassifierConfig, TextClassifier
-from rnnlab.models.language_model import LanguageModel, StreamLM
+from rnnlab.models.language_model import LanguageModel
+from rnnlab.models.truncated_bptt import StreamLM
 from rnnlab.text import Vocab
 from rnnlab.train import save_weights
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import torch
 
 from rnnlab.models.classifier import ClassifierConfig, TextClassifier
-from rnnlab.models.language_model import LanguageModel, LMConfig, StreamLM, TextFormat
+from rnnlab.models.language_model import LanguageModel, LMConfig, TextFormat
+from rnnlab.models.truncated_bptt import StreamLM
 from rnnlab.text import Vocab
 from rnnlab.train import CheckpointError, load_weights
 from rnnlab.train.files import atomic_write

@@ -16,7 +16,8 @@ import torch
 
 import rnnlab
 from rnnlab.data.language_modeling import corpus_from_text
-from rnnlab.models.language_model import LanguageModel, LMConfig, StreamLM, TextFormat
+from rnnlab.models.language_model import LanguageModel, LMConfig, TextFormat
+from rnnlab.models.truncated_bptt import StreamLM
 from rnnlab.tasks.language_model import (
     EpochDecay,
     LMJob,

@@ -19,8 +19,8 @@ uses ``<bos>`` ... ``<eos>``; a word stream (PTB) ``<eos>`` ... ``<eos>``; a cha
 the newline, ``"\\n"`` ... ``"\\n"``. Character and word level share all the code: only the
 tokenizer differs.
 
-Contiguous-stream training with truncated BPTT goes through :class:`StreamLM`, which carries the
-state from chunk to chunk.
+Contiguous-stream training with truncated BPTT goes through
+:class:`rnnlab.models.truncated_bptt.StreamLM`, which carries the state from chunk to chunk.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from rnnlab.text.stream import StreamBatch
 from rnnlab.text.tokenize import tokenize
 from rnnlab.text.vocab import BOS, EOS, Vocab
 
-__all__ = ["LMConfig", "LanguageModel", "Score", "StreamLM", "TextFormat"]
+__all__ = ["LMConfig", "LanguageModel", "Score", "TextFormat"]
 
 CELLS = {"rnn": rnn.RNN, "lstm": rnn.LSTM, "gru": rnn.GRU}
 TOKENIZERS = ("word", "whitespace", "char")
@@ -189,7 +189,8 @@ class LanguageModel(nn.Module):
     def loss(self, batch: SentenceBatch) -> torch.Tensor:
         """Mean cross-entropy (nats per token) over the real targets of a sentence batch.
 
-        Stream batches need the state carried between them: train a :class:`StreamLM`.
+        Stream batches need the state carried between them: train a
+        :class:`~rnnlab.models.truncated_bptt.StreamLM`.
         """
         if not isinstance(batch, SentenceBatch):
             raise TypeError(
@@ -428,53 +429,6 @@ class LanguageModel(nn.Module):
     def config_dict(self) -> dict:
         """Architecture and text format as plain JSON-able data."""
         return {"model": asdict(self.config), "text_format": asdict(self.text_format)}
-
-
-class StreamLM(nn.Module):
-    """Truncated BPTT on contiguous streams: a :class:`LanguageModel` and the state it carries.
-
-    ``loss(StreamBatch)`` starts chunk ``k`` from the state that chunk ``k - 1`` ended in,
-    detached (gradients stop at the chunk boundary), or from zeros where ``batch.first``: every
-    pass over the stream (every epoch) starts afresh. The carried state lives in buffers
-    (``carry_h``, and ``carry_c`` for the LSTM), so the trainer's checkpoints hold it and a run
-    resumed in the middle of an epoch continues exactly; a stream-trained run's
-    ``model.safetensors`` holds it too (``rnnlab.load`` drops it).
-
-    Args:
-        lm: the model to train (its parameters are this module's ``lm.*``).
-        batch_size: ``B``, the number of parallel rows of the training stream.
-    """
-
-    def __init__(self, lm: LanguageModel, batch_size: int) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        super().__init__()
-        self.lm = lm
-        c = lm.config
-        shape = (c.num_layers, batch_size, c.hidden_size)  # (L, B, H)
-        self.register_buffer("carry_h", torch.zeros(shape))
-        if c.cell == "lstm":
-            self.register_buffer("carry_c", torch.zeros(shape))
-
-    def loss(self, batch: StreamBatch) -> torch.Tensor:
-        """Mean cross-entropy (nats per token) of one chunk, carrying the state on."""
-        B = self.carry_h.shape[1]
-        if batch.inputs.shape[0] != B:
-            raise ValueError(f"a stream batch of {batch.inputs.shape[0]} rows for B={B}")
-        lstm = self.lm.config.cell == "lstm"
-        state = None
-        if not batch.first:
-            state = (self.carry_h, self.carry_c) if lstm else self.carry_h
-        logits, state = self.lm(batch.inputs, state)  # (B, T, V)
-        # detach between chunks; rebinding (not copy_) leaves the tensors autograd saved intact
-        self.carry_h = (state[0] if lstm else state).detach()
-        if lstm:
-            self.carry_c = state[1].detach()
-        return F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten())
-
-    def evaluate(self, loader: Iterable) -> dict[str, float]:
-        """:meth:`LanguageModel.evaluate` of the wrapped model."""
-        return self.lm.evaluate(loader)
 
 
 class _eval_mode:

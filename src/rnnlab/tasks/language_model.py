@@ -26,7 +26,8 @@ import torch
 
 from rnnlab import saved
 from rnnlab.data import Corpus, load_corpora
-from rnnlab.models.language_model import LanguageModel, LMConfig, StreamLM, TextFormat
+from rnnlab.models.language_model import LanguageModel, LMConfig, TextFormat
+from rnnlab.models.truncated_bptt import StreamLM
 from rnnlab.tasks.time_budget import BudgetSpent, TimeBudget
 from rnnlab.text import BOS, EOS, Vocab
 from rnnlab.text.sentences import SentenceDataset, sentence_loader
