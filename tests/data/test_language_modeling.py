@@ -4,11 +4,13 @@ real tiny-shakespeare and PTB files against their SOURCE.md counts."""
 
 from __future__ import annotations
 
+import doctest
 import gzip
 import hashlib
 
 import pytest
 
+import rnnlab.data.language_modeling
 from rnnlab import data
 from rnnlab.data import ChecksumError, DataFormatError, MissingDataError, RemoteFile
 from rnnlab.data.language_modeling import (
@@ -34,6 +36,11 @@ WIKI = (
 
 
 # ---- Corpus ----------------------------------------------------------------------------------
+
+
+def test_module_doctest():
+    result = doctest.testmod(rnnlab.data.language_modeling)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_char_corpus_is_the_text_itself():

@@ -152,7 +152,7 @@ def test_batched_and_chunked_scoring_equal_one_text_at_a_time(monkeypatch):
     texts = ["a", "abc. ", "hg fed cba", "a" * 40, "bad cafe"]
     alone = [model.token_log_probs([t])[0] for t in texts]
     batched = model.token_log_probs(texts, batch_size=2)
-    monkeypatch.setattr(lm_module, "_LOGITS_BUDGET", 3 * len(model.vocab))  # 1-step chunks
+    monkeypatch.setattr(lm_module, "LOGITS_BUDGET", 3 * len(model.vocab))  # 1-step chunks
     chunked = model.token_log_probs(texts)
     for a, b, c in zip(alone, batched, chunked, strict=True):
         torch.testing.assert_close(a, b)
@@ -324,3 +324,9 @@ def test_on_gpu_the_numbers_match_cpu():
     for a, b in zip(model.token_log_probs(["abc. def", "gh"]), expected, strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
     assert model.sample("ab", temperature=0, max_tokens=20) == greedy
+
+
+def test_the_package_exports_the_language_model():
+    import rnnlab.models
+
+    assert rnnlab.models.LanguageModel is LanguageModel and rnnlab.models.LMConfig is LMConfig

@@ -44,7 +44,7 @@ __all__ = ["LMConfig", "LanguageModel", "Score", "TextFormat"]
 
 CELLS = {"rnn": rnn.RNN, "lstm": rnn.LSTM, "gru": rnn.GRU}
 TOKENIZERS = ("word", "whitespace", "char")
-_LOGITS_BUDGET = 1 << 24  # floats of logits held at once while scoring (64 MiB)
+LOGITS_BUDGET = 1 << 24  # floats of logits held at once while scoring or evaluating (64 MiB)
 
 
 @dataclass
@@ -321,7 +321,7 @@ class LanguageModel(nn.Module):
             targets[b, : len(s) - 1] = torch.tensor(s[1:])
         lengths = torch.tensor([len(s) - 1 for s in seqs])  # (B,)
         inputs, targets, lengths = inputs.to(device), targets.to(device), lengths.to(device)
-        step = max(1, _LOGITS_BUDGET // (B * self.config.vocab_size))
+        step = max(1, LOGITS_BUDGET // (B * self.config.vocab_size))
         state, chunks = None, []
         for t0 in range(0, T, step):
             x = inputs[:, t0 : t0 + step]  # (B, Tc)

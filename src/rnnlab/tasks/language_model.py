@@ -26,7 +26,7 @@ import torch
 
 from rnnlab import saved
 from rnnlab.data import Corpus, load_corpora
-from rnnlab.models.language_model import LanguageModel, LMConfig, TextFormat
+from rnnlab.models.language_model import LOGITS_BUDGET, LanguageModel, LMConfig, TextFormat
 from rnnlab.models.truncated_bptt import StreamLM
 from rnnlab.tasks.time_budget import BudgetSpent, TimeBudget
 from rnnlab.text import BOS, EOS, Vocab
@@ -57,7 +57,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MODES = ("stream", "sentence")
-_LOGITS_BUDGET = 1 << 24  # floats of logits per evaluation chunk (64 MiB)
 
 
 @dataclass
@@ -178,7 +177,7 @@ def _eval_stream(model: LanguageModel, corpus: Corpus, batch_size: int) -> Strea
     ids = encode_corpus(model, corpus)
     if model.text_format.start is not None:
         ids.insert(0, model.vocab[model.text_format.start])
-    chunk = max(1, min(1000, _LOGITS_BUDGET // (batch_size * model.config.vocab_size)))
+    chunk = max(1, min(1000, LOGITS_BUDGET // (batch_size * model.config.vocab_size)))
     return StreamBatches(ids, batch_size, chunk)
 
 
