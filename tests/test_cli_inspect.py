@@ -132,6 +132,8 @@ def test_bench_dependencies_tiny(capsys, tmp_path):
         (["inspect", "gates", "10a1"], "must be a bit string"),
         (["inspect", "gates", "a b", "--model", "/nonexistent/model"], "nonexistent"),
         (["inspect", "gates", "1010", "--cell", "gru", "--layer", "3"], "does not exist"),
+        (["inspect", "gradient-flow", "--gain", "-1", "--length", "5"], "gain must be positive"),
+        (["demo", "--steps", "0"], "steps must be a positive int"),
     ],
 )
 def test_user_errors_are_one_line_with_exit_2(capsys, tmp_path, argv, match):

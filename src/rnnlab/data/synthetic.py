@@ -177,11 +177,11 @@ class SyntheticTask:
 TASKS: dict[str, SyntheticTask] = {
     "parity": SyntheticTask(
         "parity", parity, input_size=2, output_size=1, metric="accuracy", chance=0.5,
-        description="parity of bit strings of length 1..L",
+        description="odd or even number of ones in 1..L bits",
     ),
     "adding": SyntheticTask(
         "adding", adding, input_size=2, output_size=1, metric="mse", chance=1 / 6,
-        description="sum of the two marked numbers among L",
+        description="the sum of the two marked numbers among L",
     ),
     "copy": SyntheticTask(
         "copy", delayed_recall, input_size=10, output_size=8, metric="accuracy", chance=1 / 8,

@@ -102,7 +102,8 @@ def gradient_flow(
         loss.backward()
     params = [p for p in model.parameters() if p.grad is not None]
     # ||g|| = sqrt(sum over parameters of ||dL/dtheta_k||^2)
-    grad_norm = float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params])))
+    grads = [p.grad.norm() for p in params]
+    grad_norm = float(torch.linalg.vector_norm(torch.stack(grads))) if grads else 0.0
     coef = 1.0
     if clip_norm is not None:
         torch.nn.utils.clip_grad_norm_(params, clip_norm)

@@ -94,6 +94,8 @@ def flow_experiment(
     exactly ``length`` bits, plus a vanilla RNN with a large recurrent init, clipped.
 
     Measured on float64 copies of the models; the models themselves are left untouched."""
+    if not gain > 0:
+        raise ValueError(f"gain must be positive, got {gain}")
     task = TASKS["parity"]
     batch = parity(batch_size, length, torch.Generator().manual_seed(seed), min_length=length)
     batch = SequenceBatch(batch.x.double(), batch.lengths, batch.y)
