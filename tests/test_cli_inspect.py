@@ -155,3 +155,21 @@ def test_bad_lists_are_argparse_errors(capsys, argv, match):
         main(argv)
     assert exc.value.code == 2
     assert match in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv,defaults",
+    [
+        (["demo"], ["(default: 1000)", "5,10,20,50)", "(default: runs/demo)"]),
+        (["bench", "dependencies"], ["(default: rnn,lstm,gru)", "10,20,50,100,200)",
+                                     "(default: parity)"]),
+        (["inspect", "gradient-flow"], ["(default: 3.0)", "(default: 100)"]),
+        (["inspect", "summary"], ["(default: 600)", "(default: 10000)"]),
+    ],
+)  # fmt: skip
+def test_help_shows_defaults(capsys, argv, defaults):
+    with pytest.raises(SystemExit):
+        main([*argv, "--help"])
+    out = capsys.readouterr().out
+    for default in defaults:  # lists may wrap after "(default:"
+        assert default in out, default

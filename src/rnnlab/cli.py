@@ -313,6 +313,11 @@ def cmd_evaluate_lm(model, args) -> int:
     if args.data in data.corpus_names():
         corpus = data.load_corpus(args.data, args.split, level=model.level)
         where = f"{args.data} {args.split}"
+    elif not Path(args.data).exists():
+        raise UsageError(
+            f"{args.data!r} is neither a known corpus ({', '.join(data.corpus_names())}) nor an "
+            "existing file or folder"
+        )
     elif Path(args.data).is_dir():
         files = find_split_files(args.data)
         if args.split not in files:
@@ -352,7 +357,7 @@ def _add_demo(sub) -> None:
                        "and why (about two minutes, no download)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
     p.add_argument("--steps", type=int, default=1000, help="training budget per cell and length")
-    p.add_argument("--lengths", type=_int_list, default=(5, 10, 20, 50),
+    p.add_argument("--lengths", type=_int_list, default="5,10,20,50",
                    help="string lengths L (trained on 1..L bits)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--out", default="runs/demo", help="folder for the pictures")
@@ -404,7 +409,7 @@ def _add_inspect(sub) -> None:
 
     p = kinds.add_parser("gradient-flow", formatter_class=fmt,
                          help="||dL/dh_t|| over time per cell; explosion and clipping")  # fmt: skip
-    p.add_argument("--cells", type=_cell_list, default=("rnn", "lstm", "gru"), help="cells")
+    p.add_argument("--cells", type=_cell_list, default="rnn,lstm,gru", help="cells")
     p.add_argument("--length", type=int, default=100, help="bits in the parity strings")
     p.add_argument("--hidden", type=int, default=32, help="hidden units")
     p.add_argument("--batch-size", type=int, default=32, help="strings in the batch")
@@ -417,7 +422,7 @@ def _add_inspect(sub) -> None:
 
     p = kinds.add_parser("sensitivity", formatter_class=fmt,
                          help="how much each output step depends on the first input")  # fmt: skip
-    p.add_argument("--cells", type=_cell_list, default=("rnn", "lstm", "gru"), help="cells")
+    p.add_argument("--cells", type=_cell_list, default="rnn,lstm,gru", help="cells")
     p.add_argument("--length", type=int, default=50, help="time steps")
     p.add_argument("--hidden", type=int, default=32, help="hidden units")
     p.add_argument("--seed", type=int, default=0, help="random seed")
@@ -567,8 +572,8 @@ def _add_bench(sub) -> None:
     p.add_argument("--task", choices=("parity", "adding", "copy"), default="parity",
                    help="parity of 1..L bits, adding problem of length L, or recall after a "
                         "delay of L")  # fmt: skip
-    p.add_argument("--cells", type=_cell_list, default=("rnn", "lstm", "gru"), help="cells")
-    p.add_argument("--lengths", type=_int_list, default=(10, 20, 50, 100, 200), help="lengths L")
+    p.add_argument("--cells", type=_cell_list, default="rnn,lstm,gru", help="cells")
+    p.add_argument("--lengths", type=_int_list, default="10,20,50,100,200", help="lengths L")
     p.add_argument("--steps", type=int, default=1000, help="budget: training steps per run")
     p.add_argument("--hidden", type=int, default=32, help="hidden units")
     p.add_argument("--batch-size", type=int, default=64, help="sequences per step")
