@@ -64,7 +64,7 @@ def test_a_tiny_model_overfits_a_tiny_text(files, tmp_path):
                 bptt=20, model=tiny(), train=quiet(epochs=15, lr=0.02))  # fmt: skip
     result = train_lm(job)
     V = len(result.model.vocab)
-    assert result.history[0]["dev_perplexity"] > 3  # starts near chance (V = 13)
+    assert result.history[0]["dev_perplexity"] > 2  # after one epoch, far from done
     assert result.scores["dev"]["perplexity"] < 1.1  # the text is perfectly predictable
     assert result.scores["dev"]["loss"] < 0.05 * math.log(V)
     assert result.model.sample("hello", max_tokens=14, temperature=0) == " world. hello "
