@@ -2,6 +2,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 
 @pytest.fixture
@@ -14,3 +15,12 @@ def data_root() -> Path:
     if not path.is_dir():
         pytest.fail(f"RNNLAB_DATA={root} is not a directory")
     return path
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread; on a shared machine two threads spin on each other."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

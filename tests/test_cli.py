@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 import rnnlab
 from rnnlab import data
@@ -51,14 +50,6 @@ def order_rows(n: int, seed: int) -> list[str]:
         words.insert(r.randint(i + 1, len(words)), last)
         rows.append(f"{' '.join(words)}\t{'pos' if last == 'good' else 'neg'}\n")
     return rows
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -7,21 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 
 from rnnlab import saved
 from rnnlab.cli import main
 from rnnlab.models.classifier import ClassifierConfig, TextClassifier
 from rnnlab.text import Vocab
 from rnnlab.train import save_weights
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:

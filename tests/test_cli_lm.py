@@ -10,7 +10,6 @@ import random
 from pathlib import Path
 
 import pytest
-import torch
 
 import rnnlab
 from rnnlab import saved
@@ -23,14 +22,6 @@ from rnnlab.train import save_weights
 
 GRAMMAR = [["the"], ["cat", "dog"], ["sat", "ran"], ["on", "to"], ["the"], ["mat", "park"]]
 TRAIN = ["--hidden", "32", "--layers", "1", "--lr", "0.01", "--seed", "0", "--no-progress"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def run(argv: list) -> tuple[int, str, str]:

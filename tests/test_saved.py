@@ -19,14 +19,6 @@ from rnnlab.train import CheckpointError, save_weights
 TEXTS = ["a fine , funny film", "dull and far too long", "not bad at all", "zzz unseen words"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def make_model(level="word", num_classes=3, **kw) -> TextClassifier:
     vocab = Vocab.build([tokenize(t, level) for t in TEXTS[:3]])
     torch.manual_seed(0)

@@ -6,18 +6,8 @@ import random
 from pathlib import Path
 
 import pytest
-import torch
 
 FILLER = "the film was a plot and it so really story".split()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread; on a shared machine two threads spin on each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def order_task(n: int, seed: int) -> list[tuple[str, str]]:

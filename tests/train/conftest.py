@@ -47,15 +47,6 @@ def make_data(n: int, seed: int) -> TensorDataset:
     return TensorDataset(x, (x @ w > 0).long())
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread; on a shared machine two threads spin on each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="session")
 def make_model():
     """make_model(init_seed=0) -> a freshly initialised TinyClassifier."""
