@@ -45,10 +45,10 @@ OURS = {
             "bidirectional": True,
             "hidden_size": 64,
             "embed_dim": 64,
-            "pooling": "max",
+            "pooling": "mean",
         },  # fmt: skip
-        {"epochs": 12, "patience": 4},
-        {"max_len": 400},
+        {"epochs": 15, "patience": 5, "lr": 2e-3},
+        {"max_len": 300, "batch_size": 16},  # the last 300 tokens: where reviews give a verdict
     ),
 }
 BOW = ({"model": "bow", "embed_dim": 128}, {"epochs": 30, "patience": 5}, {})
