@@ -226,7 +226,7 @@ def test_the_registry(remote):
     finally:
         from rnnlab.data.language_modeling import _CORPORA
 
-        del _CORPORA["play"]
+        del _CORPORA._specs["play"]
 
 
 # ---- the real files --------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def toy(tmp_path, monkeypatch):
         return {s: parse_sst(paths[f"toy.{s}"], ["neg", "pos"]) for s in ("train", "test")}
 
     spec = DatasetSpec("toy", "sentiment/toy", tuple(files), parse, ("train", "test"))
-    monkeypatch.setitem(_REGISTRY, "toy", spec)
+    monkeypatch.setitem(_REGISTRY._specs, "toy", spec)
     monkeypatch.setenv("RNNLAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("RNNLAB_DATA", raising=False)
     return server

@@ -155,6 +155,6 @@ def test_load_imdb_end_to_end_from_a_tiny_mirror(tmp_path, monkeypatch):
     tiny = RemoteFile(
         archive.name, spec.files[0].urls, hashlib.sha256(archive.read_bytes()).hexdigest()
     )
-    monkeypatch.setitem(_REGISTRY, "imdb", dataclasses.replace(spec, files=(tiny,)))
+    monkeypatch.setitem(_REGISTRY._specs, "imdb", dataclasses.replace(spec, files=(tiny,)))
     test = data.load("imdb", "test")
     assert len(test) == 4 and test.label_names == BINARY_LABELS

@@ -46,6 +46,7 @@ from pathlib import Path
 
 from rnnlab.data.download import RemoteFile, fetch, mirror_dir
 from rnnlab.data.errors import ChecksumError, DataFormatError, MissingDataError
+from rnnlab.data.registry import Registry
 from rnnlab.text.tokenize import tokenize
 from rnnlab.text.vocab import EOS
 
@@ -335,30 +336,22 @@ class CorpusSpec:
             raise ValueError(f"level must be one of {LEVELS}, got {self.level!r}")
 
 
-_CORPORA: dict[str, CorpusSpec] = {}
+_CORPORA = Registry("corpus", "corpora")
 
 
 def register_corpus(spec: CorpusSpec, replace: bool = False) -> CorpusSpec:
     """Add ``spec`` to the corpus registry (``replace`` an existing name only when asked)."""
-    if spec.name in _CORPORA and not replace:
-        raise ValueError(f"corpus {spec.name!r} is already registered")
-    _CORPORA[spec.name] = spec
-    return spec
+    return _CORPORA.register(spec, replace)
 
 
 def corpus_names() -> list[str]:
     """The registered corpus names, sorted."""
-    return sorted(_CORPORA)
+    return _CORPORA.names()
 
 
 def get_corpus(name: str) -> CorpusSpec:
     """The spec registered as ``name``; MissingDataError listing the known ones otherwise."""
-    try:
-        return _CORPORA[name]
-    except KeyError:
-        raise MissingDataError(
-            f"unknown corpus {name!r}; known corpora: {', '.join(corpus_names())}"
-        ) from None
+    return _CORPORA.get(name)
 
 
 def _read_registered(spec: CorpusSpec, level: str | None, progress: bool) -> dict[str, Corpus]:
@@ -413,7 +406,7 @@ def load_corpora(
     """
     key = os.fspath(source)
     if key in _CORPORA:
-        splits = _read_registered(_CORPORA[key], level, progress)
+        splits = _read_registered(_CORPORA.get(key), level, progress)
     else:
         path = Path(key)
         if not path.exists():

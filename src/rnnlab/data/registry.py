@@ -46,20 +46,48 @@ class DatasetSpec:
             raise ValueError(f"dataset {self.name!r} needs a name, files and splits")
 
 
-_REGISTRY: dict[str, DatasetSpec] = {}
+class Registry:
+    """Specs of one kind (labelled datasets, language-model corpora) by their ``name``."""
+
+    def __init__(self, kind: str, plural: str) -> None:
+        self.kind, self.plural = kind, plural
+        self._specs: dict = {}
+
+    def register(self, spec, replace: bool = False):
+        """Add ``spec`` (``replace`` an existing name only when asked); return it."""
+        if spec.name in self._specs and not replace:
+            raise ValueError(f"{self.kind} {spec.name!r} is already registered")
+        self._specs[spec.name] = spec
+        return spec
+
+    def names(self) -> list[str]:
+        """The registered names, sorted."""
+        return sorted(self._specs)
+
+    def get(self, name: str):
+        """The spec registered as ``name``; MissingDataError listing the known ones otherwise."""
+        try:
+            return self._specs[name]
+        except KeyError:
+            raise MissingDataError(
+                f"unknown {self.kind} {name!r}; known {self.plural}: {', '.join(self.names())}"
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
+
+
+_REGISTRY = Registry("dataset", "datasets")
 
 
 def register(spec: DatasetSpec, replace: bool = False) -> DatasetSpec:
     """Add ``spec`` to the registry (``replace`` an existing name only when asked)."""
-    if spec.name in _REGISTRY and not replace:
-        raise ValueError(f"dataset {spec.name!r} is already registered")
-    _REGISTRY[spec.name] = spec
-    return spec
+    return _REGISTRY.register(spec, replace)
 
 
 def names() -> list[str]:
     """The registered dataset names, sorted."""
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def get(name: str) -> DatasetSpec:
@@ -68,12 +96,7 @@ def get(name: str) -> DatasetSpec:
     Raises:
         MissingDataError: no dataset of that name (the message lists the known ones).
     """
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise MissingDataError(
-            f"unknown dataset {name!r}; known datasets: {', '.join(names())}"
-        ) from None
+    return _REGISTRY.get(name)
 
 
 def _parse_all(spec: DatasetSpec, progress: bool) -> dict[str, LabelledTexts]:
@@ -135,7 +158,7 @@ def load_splits(
     """
     key = os.fspath(source)
     if key in _REGISTRY:
-        splits = _parse_all(_REGISTRY[key], progress)
+        splits = _parse_all(_REGISTRY.get(key), progress)
         if dev is not None:
             splits["dev"] = load_path(dev, label_names=splits["train"].label_names)
         return splits
