@@ -1,0 +1,133 @@
+"""rnnlab train classify, rnnlab predict, and rnnlab evaluate for a classifier."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rnnlab.cli.common import UsageError, load_model, read_lines
+
+
+def add_train(sub) -> None:
+    """``rnnlab train classify``."""
+    p = sub.add_parser(
+        "classify",
+        help="many-to-one text classification (sentiment, star ratings)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    g = p.add_argument_group("data")
+    g.add_argument("--data", required=True,
+                   help="sst2, sst5, review_polarity, imdb, or a TSV (text<TAB>label) or a folder "
+                        "with one sub-folder per class")  # fmt: skip
+    g.add_argument("--dev", help="a dev TSV/folder; without it: the dataset's dev split or a "
+                                 "seeded 10%% of the training data")  # fmt: skip
+    g.add_argument("--level", choices=("word", "char"), default="word", help="token level")
+    g.add_argument("--max-vocab", type=int, help="vocabulary size including 4 reserved ids")
+    g.add_argument("--min-freq", type=int, default=1, help="drop rarer words (they become <unk>)")
+    g.add_argument("--max-len", type=int, help="keep the last N tokens of longer texts")
+    g = p.add_argument_group("model")
+    g.add_argument("--model", choices=("rnn", "bow"), default="rnn",
+                   help="recurrent model or the bag-of-words baseline")  # fmt: skip
+    g.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="lstm", help="recurrent cell")
+    g.add_argument("--layers", type=int, default=1, help="stacked recurrent layers")
+    g.add_argument("--hidden", type=int, default=128, help="hidden units per direction")
+    g.add_argument("--embed", type=int, default=128, help="embedding size")
+    g.add_argument("--bidirectional", action="store_true", help="read the text both ways")
+    g.add_argument("--dropout", type=float, default=0.5, help="dropout probability")
+    g.add_argument("--padding", choices=("pre", "post"), default="pre", help="padding side")
+    g.add_argument("--pooling", choices=("last", "max", "mean"), default="last",
+                   help="sentence vector: last real state, or max/mean over time")  # fmt: skip
+    g = p.add_argument_group("training")
+    g.add_argument("--epochs", type=int, default=10, help="maximum epochs")
+    g.add_argument("--batch-size", type=int, default=32, help="texts per batch")
+    g.add_argument("--lr", type=float, default=1e-3, help="learning rate")
+    g.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam",
+                   help="optimizer")  # fmt: skip
+    g.add_argument("--weight-decay", type=float, default=0.0, help="L2 / decoupled decay")
+    g.add_argument("--clip", type=float, default=5.0, help="max gradient norm (0: no clipping)")
+    g.add_argument("--patience", type=int, default=3, help="early stopping (0: off)")
+    g.add_argument("--seed", type=int, default=0, help="random seed")
+    g.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
+    g.add_argument("--out", default="runs/classify", help="the model directory to write")
+    g.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_train_classify)
+
+
+def cmd_train_classify(args) -> int:
+    from rnnlab.models.classifier import ClassifierConfig
+    from rnnlab.tasks.classify import ClassifyJob, train_classifier
+    from rnnlab.train import TrainConfig
+
+    job = ClassifyJob(
+        data=args.data, out=args.out, dev=args.dev, level=args.level, max_vocab=args.max_vocab,
+        min_freq=args.min_freq, max_len=args.max_len, batch_size=args.batch_size,
+        model=ClassifierConfig(
+            vocab_size=1, num_classes=2, model=args.model, cell=args.cell, embed_dim=args.embed,
+            hidden_size=args.hidden, num_layers=args.layers, bidirectional=args.bidirectional,
+            dropout=args.dropout, padding=args.padding, pooling=args.pooling,
+        ),
+        train=TrainConfig(
+            epochs=args.epochs, lr=args.lr, optimizer=args.optimizer,
+            weight_decay=args.weight_decay, clip_norm=args.clip or None,
+            monitor="accuracy", mode="max", patience=args.patience or None, seed=args.seed,
+            device=args.device, progress=not args.no_progress,
+        ),
+        resume=args.resume,
+    )  # fmt: skip
+    try:
+        result = train_classifier(job)
+    except KeyboardInterrupt:
+        print(f"interrupted: a checkpoint is in {args.out}; continue with the same command "
+              "and --resume", file=sys.stderr)  # fmt: skip
+        return 130
+    for split, s in result.scores.items():
+        print(f"{split}: accuracy {s['accuracy']:.4f}  loss {s['loss']:.4f}")
+    print(f"saved to {args.out} (model.safetensors, config.json, vocab.json, metrics.jsonl, "
+          "learning_curve.png)")  # fmt: skip
+    return 0
+
+
+def add_predict(sub) -> None:
+    """``rnnlab predict MODEL TEXT ...``."""
+    p = sub.add_parser("predict", help="classify texts with a trained model",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+    p.add_argument("model_dir", help="a directory written by rnnlab train classify")
+    p.add_argument("texts", nargs="*", help="texts to classify")
+    p.add_argument("--file", help="a file with one text per line")
+    p.set_defaults(func=cmd_predict)
+
+
+def cmd_predict(args) -> int:
+    model = load_model(args.model_dir)
+    if not hasattr(model, "predict"):
+        raise UsageError(
+            f"{args.model_dir} holds a language model: use rnnlab sample or rnnlab score"
+        )
+    texts = list(args.texts) + (read_lines(args.file) if args.file else [])
+    if not texts:
+        raise UsageError("nothing to classify: give texts as arguments or --file FILE")
+    for text, p in zip(texts, model.predict(texts), strict=True):
+        print(f"{p.label}\t{p.probability:.4f}\t{text}")
+    return 0
+
+
+def cmd_evaluate(model, args) -> int:
+    """``rnnlab evaluate`` for a classifier: accuracy, per-class P/R/F1, confusion matrix."""
+    from rnnlab import data
+    from rnnlab.metrics import format_confusion_matrix, format_report
+    from rnnlab.tasks.classify import evaluate_classifier
+
+    if args.data in data.names():
+        split = data.load(args.data, args.split)
+    else:
+        split = data.load_path(args.data, label_names=model.label_names)
+    if split.label_names != model.label_names:
+        raise UsageError(
+            f"{args.data} has labels {split.label_names}, the model has {model.label_names}"
+        )
+    report, cm = evaluate_classifier(model, split)
+    print(f"{args.data} ({len(split)} texts): accuracy {report.accuracy:.4f}")
+    print(format_report(report, model.label_names))
+    print(format_confusion_matrix(cm, model.label_names))
+    return 0
