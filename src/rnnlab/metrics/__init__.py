@@ -2,6 +2,9 @@
 
 Classification: `accuracy`, `confusion_matrix`, `classification_report` (per-class precision,
 recall, F1, support; macro, micro and weighted averages), and their text tables.
+
+Tagging: `entity_scores` (entity-level precision/recall/F1 per type and overall, conlleval's
+reading of IOB1/IOB2/BIOES spans), `token_accuracy`, span extraction and scheme conversion.
 """
 
 from rnnlab.metrics.classification import (
@@ -11,6 +14,13 @@ from rnnlab.metrics.classification import (
     classification_report,
     confusion_matrix,
 )
+from rnnlab.metrics.entities import (
+    convert_tags,
+    entity_scores,
+    format_entity_table,
+    spans,
+    token_accuracy,
+)
 from rnnlab.metrics.tables import format_confusion_matrix, format_report
 
 __all__ = [
@@ -19,6 +29,11 @@ __all__ = [
     "accuracy",
     "classification_report",
     "confusion_matrix",
+    "convert_tags",
+    "entity_scores",
+    "format_entity_table",
     "format_confusion_matrix",
     "format_report",
+    "spans",
+    "token_accuracy",
 ]
