@@ -24,6 +24,11 @@ from rnnlab.metrics.entities import (
 from rnnlab.metrics.tables import format_confusion_matrix, format_report
 
 __all__ = [
+    "BLEUScore",
+    "bleu_breakdown",
+    "bleu_signature",
+    "corpus_bleu",
+    "sentence_bleu",
     "ClassificationReport",
     "Scores",
     "accuracy",
