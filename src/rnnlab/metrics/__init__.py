@@ -5,8 +5,17 @@ recall, F1, support; macro, micro and weighted averages), and their text tables.
 
 Tagging: `entity_scores` (entity-level precision/recall/F1 per type and overall, conlleval's
 reading of IOB1/IOB2/BIOES spans), `token_accuracy`, span extraction and scheme conversion.
+
+Translation: `corpus_bleu`, `sentence_bleu` (equal to sacreBLEU's), `bleu_breakdown`.
 """
 
+from rnnlab.metrics.bleu import (
+    BLEUScore,
+    bleu_breakdown,
+    bleu_signature,
+    corpus_bleu,
+    sentence_bleu,
+)
 from rnnlab.metrics.classification import (
     ClassificationReport,
     Scores,
