@@ -13,10 +13,24 @@ from rnnlab.data.files import load_folder, load_path, load_tsv
 from rnnlab.data.language_modeling import Corpus, corpus_names, load_corpora, load_corpus  # LM
 from rnnlab.data.registry import DatasetSpec, get, load, load_splits, names, register
 from rnnlab.data.sentiment import BINARY_LABELS, SST5_LABELS  # registers the sentiment datasets
+from rnnlab.data.tagging import (  # registers conll2003, conll2000, ud_english_lines
+    TaggedSentences,
+    load_tagged,
+    load_tagging_splits,
+    tagging_names,
+)
+from rnnlab.data.translation import (  # registers multi30k
+    ParallelText,
+    load_parallel,
+    load_translation,
+    read_parallel,
+    translation_names,
+)
 
 __all__ = [
     "BINARY_LABELS",
     "SST5_LABELS",
+    "TaggedSentences",
     "ChecksumError",
     "Corpus",
     "DataError",
@@ -24,6 +38,7 @@ __all__ = [
     "DatasetSpec",
     "LabelledTexts",
     "MissingDataError",
+    "ParallelText",
     "RemoteFile",
     "cache_dir",
     "corpus_names",
@@ -35,11 +50,18 @@ __all__ = [
     "load_corpus",
     "load_folder",
     "load_path",
+    "load_parallel",
     "load_splits",
+    "load_tagged",
+    "load_tagging_splits",
+    "load_translation",
     "load_tsv",
     "mirror_dir",
     "names",
+    "read_parallel",
     "register",
     "sha256_file",
     "split_dev",
+    "tagging_names",
+    "translation_names",
 ]
