@@ -13,6 +13,12 @@ from rnnlab.data.files import load_folder, load_path, load_tsv
 from rnnlab.data.language_modeling import Corpus, corpus_names, load_corpora, load_corpus  # LM
 from rnnlab.data.registry import DatasetSpec, get, load, load_splits, names, register
 from rnnlab.data.sentiment import BINARY_LABELS, SST5_LABELS  # registers the sentiment datasets
+from rnnlab.data.tagging import (  # registers conll2003, conll2000, ud_english_lines
+    TaggedSentences,
+    load_tagged,
+    load_tagging_splits,
+    tagging_names,
+)
 from rnnlab.data.translation import (  # registers multi30k
     ParallelText,
     load_parallel,
@@ -24,6 +30,7 @@ from rnnlab.data.translation import (  # registers multi30k
 __all__ = [
     "BINARY_LABELS",
     "SST5_LABELS",
+    "TaggedSentences",
     "ChecksumError",
     "Corpus",
     "DataError",
@@ -45,6 +52,8 @@ __all__ = [
     "load_path",
     "load_parallel",
     "load_splits",
+    "load_tagged",
+    "load_tagging_splits",
     "load_translation",
     "load_tsv",
     "mirror_dir",
@@ -53,5 +62,6 @@ __all__ = [
     "register",
     "sha256_file",
     "split_dev",
+    "tagging_names",
     "translation_names",
 ]
