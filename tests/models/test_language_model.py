@@ -87,6 +87,19 @@ def test_weight_tying_shares_one_matrix():
     assert untied.embedding.weight.std() > 0.5
 
 
+def test_variational_dropout_keeps_one_mask_per_sequence_and_is_off_in_eval():
+    model = char_model(num_layers=2, dropout=0.5, variational_dropout=True).train()
+    assert model.rnn.variational_dropout and model.rnn.dropout == 0.5
+    torch.manual_seed(0)
+    y = model._drop(torch.ones(3, 20, 7))  # (B, T, F)
+    assert torch.equal(y, y[:, :1].expand_as(y)) and (y == 0).any()
+    fresh = char_model(num_layers=2, dropout=0.5).train()._drop(torch.ones(3, 20, 7))
+    assert not torch.equal(fresh, fresh[:, :1].expand_as(fresh))  # standard: a mask per step
+    ids = torch.randint(0, len(model.vocab), (2, 9))
+    model.eval()
+    torch.testing.assert_close(model(ids)[0], model(ids)[0])
+
+
 def test_lengths_give_each_sequences_state_after_its_last_real_token():
     model = char_model("gru")
     a, b = torch.randint(4, 15, (1, 5)), torch.randint(4, 15, (1, 3))

@@ -35,6 +35,9 @@ def add_train(sub) -> None:
     g.add_argument("--embed", type=int, help="embedding size; default: --hidden")
     g.add_argument("--dropout", type=float, default=0.0,
                    help="dropout on embeddings, between layers and before the output")  # fmt: skip
+    g.add_argument("--variational-dropout", action="store_true",
+                   help="one dropout mask per sequence, the same at every step (Gal & "
+                        "Ghahramani 2016)")  # fmt: skip
     g.add_argument("--tie", action="store_true",
                    help="output layer = the embedding (needs --embed = --hidden)")  # fmt: skip
     g = p.add_argument_group("training")
@@ -87,7 +90,7 @@ def cmd_train_lm(args) -> int:
         model=LMConfig(
             vocab_size=1, cell=args.cell, embed_dim=args.embed or args.hidden,
             hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout,
-            tie_weights=args.tie,
+            tie_weights=args.tie, variational_dropout=args.variational_dropout,
         ),
         train=TrainConfig(
             epochs=args.epochs, lr=args.lr, optimizer=args.optimizer,

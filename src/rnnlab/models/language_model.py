@@ -2,7 +2,7 @@
 
 Symbols: B batch, T time, E embedding size, H hidden units, L layers, V vocabulary.
 
-    e_t = dropout(Embedding(y_{t-1}))             (B, T, E)
+    e_t = dropout(Embedding(y_{t-1}))             (B, T, E); dropout standard or variational
     h_t = RNN/LSTM/GRU(e_1 .. e_t; state)         (B, T, H): L stacked layers, dropout between
     z_t = W_out dropout(h_t) + b_out              (B, T, V); W_out is the embedding when tied
     P(y_t | y_<t) = softmax(z_t)
@@ -58,6 +58,8 @@ class LMConfig:
     num_layers: int = 2
     dropout: float = 0.0  # on the embeddings, between layers and before the output layer
     tie_weights: bool = False  # the output layer reuses the embedding (embed_dim == hidden_size)
+    # one dropout mask per sequence at every dropout site (Gal & Ghahramani 2016), not per step
+    variational_dropout: bool = False
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "embed_dim", "hidden_size", "num_layers"):
@@ -145,10 +147,10 @@ class LanguageModel(nn.Module):
         self.config, self.vocab, self.text_format = config, vocab, text_format
         c = config
         self.embedding = nn.Embedding(c.vocab_size, c.embed_dim)
-        self.drop = nn.Dropout(c.dropout)
         self.rnn = CELLS[c.cell](
             c.embed_dim, c.hidden_size, num_layers=c.num_layers, batch_first=True,
             dropout=c.dropout if c.num_layers > 1 else 0.0,
+            variational_dropout=c.variational_dropout,
         )  # fmt: skip
         self.out = nn.Linear(c.hidden_size, c.vocab_size)
         # Untied: PyTorch's initialisation (embedding ~ N(0, 1), so that the gates respond to
@@ -182,9 +184,16 @@ class LanguageModel(nn.Module):
         """
         if ids.dim() != 2:
             raise ValueError(f"ids must be (B, T), got shape {tuple(ids.shape)}")
-        emb = self.drop(self.embedding(ids))  # (B, T, E)
+        emb = self._drop(self.embedding(ids))  # (B, T, E)
         h, state = self.rnn(emb, state, lengths=lengths)  # (B, T, H)
-        return self.out(self.drop(h)), state  # (B, T, V)
+        return self.out(self._drop(h)), state  # (B, T, V)
+
+    def _drop(self, x: torch.Tensor) -> torch.Tensor:
+        """Dropout on (B, T, F): a fresh mask per step, or one per sequence (variational)."""
+        p = self.config.dropout
+        if self.config.variational_dropout:
+            return rnn.locked_dropout(x, p, self.training, time_dim=1)
+        return F.dropout(x, p, self.training)
 
     # ---- training (rnnlab.train.Trainer) ----------------------------------------------------
     def loss(self, batch: SentenceBatch) -> torch.Tensor:

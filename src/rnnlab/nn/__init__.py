@@ -2,10 +2,12 @@
 
 Drop-in for ``torch.nn.RNN/LSTM/GRU`` and their cells (same arguments, parameter names, shapes and
 return values), plus ``lengths=`` with right or left padding, ``GRU(reset_after=False)`` and
-``engine="torch"`` to switch to PyTorch's fused kernels on the same parameters.
+``engine="torch"`` to switch to PyTorch's fused kernels on the same parameters, and variational
+(locked) dropout between layers.
 """
 
 from rnnlab.nn.cells import GRUCell, LSTMCell, RNNCell
+from rnnlab.nn.dropout import locked_dropout
 from rnnlab.nn.gru_bptt import GRUFunction
 from rnnlab.nn.lstm_bptt import LSTMFunction
 from rnnlab.nn.recorder import StepGradRecorder
@@ -15,4 +17,5 @@ from rnnlab.nn.rnn_bptt import RNNFunction
 __all__ = [
     "RNN", "LSTM", "GRU", "RNNBase", "RNNCell", "LSTMCell", "GRUCell",
     "RNNFunction", "LSTMFunction", "GRUFunction", "StepGradRecorder",
+    "locked_dropout",
 ]  # fmt: skip

@@ -19,6 +19,7 @@ import torch
 from torch import _VF, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from rnnlab.nn.dropout import locked_dropout
 from rnnlab.nn.gru_bptt import GRUFunction
 from rnnlab.nn.lengths import PADDING_SIDES, check_lengths, shift_padding, step_mask
 from rnnlab.nn.lstm_bptt import LSTMFunction
@@ -35,6 +36,9 @@ class RNNBase(nn.Module):
         padding_side: where ``lengths`` padding sits: ``"right"`` (PyTorch) or ``"left"`` (Keras).
         engine: ``"rnnlab"`` (our BPTT, default) or ``"torch"`` (PyTorch's fused kernels, same
             parameters).
+        variational_dropout: between layers, drop the same units at every time step of a
+            sequence (Gal & Ghahramani 2016; :mod:`rnnlab.nn.dropout`) instead of PyTorch's fresh
+            mask per step. Needs ``engine="rnnlab"``.
     """
 
     def __init__(
@@ -49,6 +53,7 @@ class RNNBase(nn.Module):
         bidirectional: bool = False,
         padding_side: str = "right",
         engine: str = "rnnlab",
+        variational_dropout: bool = False,
         device=None,
         dtype=None,
     ) -> None:
@@ -64,7 +69,11 @@ class RNNBase(nn.Module):
             raise ValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}")
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        if variational_dropout and engine != "rnnlab":
+            raise ValueError("variational_dropout needs engine='rnnlab' (PyTorch's kernels draw "
+                             "a fresh dropout mask at every step)")  # fmt: skip
         self.mode = mode
+        self.variational_dropout = bool(variational_dropout)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional = bidirectional
@@ -245,12 +254,17 @@ class RNNBase(nn.Module):
                 h_n.append(h)
             x = outs[0] if D == 1 else torch.cat(outs, dim=-1)  # (T, B, D*H)
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
-                x = nn.functional.dropout(x, self.dropout, training=True)
+                if self.variational_dropout:
+                    x = locked_dropout(x, self.dropout)  # one mask per sequence
+                else:
+                    x = nn.functional.dropout(x, self.dropout, training=True)
         return x, torch.stack(h_n), (torch.stack(c_n) if c_n else None)
 
     def _forward_torch(self, x, h0, c0, lengths):
         if self.mode == "GRU" and not self.reset_after:
             raise ValueError("engine='torch' supports only reset_after=True (PyTorch's GRU form)")
+        if self.variational_dropout and self.dropout > 0 and self.training:
+            raise ValueError("engine='torch' cannot train with variational_dropout")
         fn = {"LSTM": _VF.lstm, "GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu}
         fn = fn[self.mode]
         hx = (h0, c0) if self.mode == "LSTM" else h0
@@ -280,7 +294,7 @@ class RNNBase(nn.Module):
             s += f", num_layers={self.num_layers}"
         for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0),
                               ("bidirectional", False), ("padding_side", "right"),
-                              ("engine", "rnnlab")):  # fmt: skip
+                              ("engine", "rnnlab"), ("variational_dropout", False)):  # fmt: skip
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)!r}"
         return s
