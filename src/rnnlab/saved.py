@@ -3,6 +3,8 @@
 Nothing in it can run code when loaded (JSON and safetensors), and ``load`` restores the model
 on CPU (or ``device``) whatever device trained it. ``config.json``'s ``task`` says which model it
 is: ``"classify"`` (a :class:`TextClassifier`) or ``"lm"`` (a :class:`LanguageModel`).
+A tagger (``"tag"``, a :class:`SequenceTagger`) also keeps ``tags.json`` (its tag names) and,
+with a character model, ``chars.json`` (a character vocabulary).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 
 from rnnlab.models.classifier import ClassifierConfig, TextClassifier
 from rnnlab.models.language_model import LanguageModel, LMConfig, TextFormat
+from rnnlab.models.tagger import SequenceTagger, TaggerConfig
 from rnnlab.models.truncated_bptt import StreamLM
 from rnnlab.text import Vocab
 from rnnlab.train import CheckpointError, load_weights
@@ -25,12 +28,16 @@ from rnnlab.train.weights import read_tensors
 FORMAT = "rnnlab-model"
 VERSION = 1
 CONFIG, VOCAB, WEIGHTS = "config.json", "vocab.json", "model.safetensors"
+TAGS, CHARS = "tags.json", "chars.json"  # a tagger's tag names and character vocabulary
 
 
 def config_of(model: TextClassifier | LanguageModel) -> dict:
     """What ``config.json`` holds for ``model``: JSON-able architecture, labels, tokenisation."""
     if isinstance(model, LanguageModel):
         return {"format": FORMAT, "version": VERSION, "task": "lm", **model.config_dict()}
+    if isinstance(model, SequenceTagger):
+        return {"format": FORMAT, "version": VERSION, "task": "tag", "model": model.config_dict(),
+                "scheme": model.scheme}  # fmt: skip
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -49,6 +56,8 @@ def save_config(model: TextClassifier | LanguageModel, out_dir: str | os.PathLik
     text = json.dumps(config_of(model), indent=2)
     atomic_write(out / CONFIG, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     model.vocab.save(out / VOCAB)
+    if isinstance(model, SequenceTagger):
+        save_tagger_vocabularies(model, out)
 
 
 def load(
@@ -79,6 +88,8 @@ def load(
             max_len = meta.get("max_len")
         elif task == "lm":
             lm_config, text_format = LMConfig(**meta["model"]), TextFormat(**meta["text_format"])
+        elif task == "tag":
+            tag_config, scheme = TaggerConfig(**meta["model"]), meta["scheme"]
         else:
             raise ValueError(f"unknown task {task!r}")
     except (ValueError, KeyError, TypeError) as e:
@@ -90,6 +101,8 @@ def load(
     try:
         if task == "lm":
             model = LanguageModel(lm_config, vocab, text_format)
+        elif task == "tag":
+            model = SequenceTagger(tag_config, vocab, *load_tagger_vocabularies(root), scheme)
         else:
             model = TextClassifier(config, vocab, label_names, level, max_len)
     except ValueError as e:
@@ -99,6 +112,35 @@ def load(
     else:
         load_weights(model, root / WEIGHTS)
     return model.to(device).eval()
+
+
+def save_tagger_vocabularies(model: SequenceTagger, out: Path) -> None:
+    """Write a tagger's ``tags.json`` (its tag names by id) and ``chars.json`` (if it has one)."""
+    text = json.dumps({"format": FORMAT, "tags": model.tag_names}, ensure_ascii=False, indent=0)
+    atomic_write(out / TAGS, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    if model.chars is not None:
+        model.chars.save(out / CHARS)
+    else:
+        (out / CHARS).unlink(missing_ok=True)  # from an earlier run in the same directory
+
+
+def load_tagger_vocabularies(root: Path) -> tuple[list[str], Vocab | None]:
+    """(tag names, character vocabulary or None) of a saved tagger.
+
+    Raises:
+        FileNotFoundError: ``tags.json`` is missing. CheckpointError: it is corrupt.
+    """
+    path = root / TAGS
+    if not path.is_file():
+        raise FileNotFoundError(f"{root} holds a tagger without {TAGS}")
+    try:
+        tags = json.loads(path.read_text(encoding="utf-8"))["tags"]
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise ValueError("'tags' must be a list of strings")
+        chars = Vocab.load(root / CHARS) if (root / CHARS).is_file() else None
+    except (ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(f"{path} or {CHARS} is not valid: {e}") from e
+    return tags, chars
 
 
 def _load_lm_weights(model: LanguageModel, path: Path) -> None:

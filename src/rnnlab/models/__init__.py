@@ -4,5 +4,6 @@
 """
 
 from rnnlab.models.language_model import LanguageModel, LMConfig, TextFormat
+from rnnlab.models.tagger import SequenceTagger, TaggerConfig
 
-__all__ = ["LMConfig", "LanguageModel", "TextFormat"]
+__all__ = ["LMConfig", "LanguageModel", "SequenceTagger", "TaggerConfig", "TextFormat"]
