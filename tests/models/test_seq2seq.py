@@ -116,7 +116,7 @@ def test_loss_is_the_mean_over_real_target_tokens():
 
 
 def test_learns_to_reverse_sequences():
-    """Reverse 3-6 symbols (8 kinds): after 200 Adam steps, >= 95% of unseen sequences come out
+    """Reverse 3-6 symbols (8 kinds): after 250 Adam steps, >= 95% of unseen sequences come out
     exactly reversed (chance: ~0)."""
     torch.manual_seed(0)
     r = random.Random(0)
@@ -124,7 +124,7 @@ def test_learns_to_reverse_sequences():
                         hidden_size=32, dropout=0.0)  # fmt: skip
     m = Seq2Seq(cfg, VOCAB, VOCAB)
     opt = torch.optim.Adam(m.parameters(), lr=1e-2)
-    for _ in range(200):
+    for _ in range(250):
         loss = m.loss(make_batch(random_pairs(r, 32)))
         opt.zero_grad()
         loss.backward()
@@ -138,11 +138,15 @@ def test_learns_to_reverse_sequences():
     for o, (s, _) in zip(out[:20], test[:20], strict=True):
         assert o.attention.shape == (len(o.tokens) + 1, len(s))
         torch.testing.assert_close(o.attention.sum(-1), torch.ones(len(o.tokens) + 1))
-    # reversal attends mostly to the mirrored source position
-    o, (s, _) = out[0], test[0]
-    if o.tokens == s[::-1]:
-        n = len(s)
-        assert o.attention[:n].argmax(-1).tolist() == list(range(n - 1, -1, -1))
+    # reversal attends mostly to the mirrored source position: output i reads source n - 1 - i
+    rows = hits = 0
+    for o, (s, t) in zip(out, test, strict=True):
+        if o.tokens == t:
+            n = len(s)
+            peaks = o.attention[:n].argmax(-1)
+            hits += int((peaks == torch.arange(n - 1, -1, -1)).sum())
+            rows += n
+    assert hits / rows > 0.7, hits / rows
 
 
 def test_translate_errors_and_eval_mode():

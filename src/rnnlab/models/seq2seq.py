@@ -10,14 +10,17 @@ direction, D directions, K = D*H encoder output size, Hd decoder state size, V t
 and the decoder step f_t depends on the attention (``Seq2SeqConfig.attention``):
 
     "none" (Cho et al. 2014, the plain context-vector model; c = [h->_S; h<-_1] for every t):
-        s_t = RNN([e_t; c], s_{t-1});                   f_t = [s_t; c; e_t]
+        s_t = RNN([e_t; c], s_{t-1});                   f_t = tanh(W_r [s_t; c; e_t])
     "bahdanau" (Bahdanau et al. 2015; attention from the previous state, additive score):
-        c_t = attend(s_{t-1}, h);  s_t = RNN([e_t; c_t], s_{t-1});  f_t = [s_t; c_t; e_t]
+        c_t = attend(s_{t-1}, h);  s_t = RNN([e_t; c_t], s_{t-1});  f_t = tanh(W_r [s_t; c_t; e_t])
     "dot" / "general" (Luong et al. 2015; attention from the new state, multiplicative score):
         s_t = RNN(e_t, s_{t-1});  c_t = attend(s_t, h);  f_t = tanh(W_c [c_t; s_t])
 
-with e_t = dropout(Emb_tgt(y_{t-1})), y_0 = ``<bos>``, and dropout on f_t before W_o. Training
-minimises the cross-entropy of ``y_1 .. y_n <eos>`` over real (non-padded) target tokens.
+with e_t = dropout(Emb_tgt(y_{t-1})), y_0 = ``<bos>``, and dropout on f_t before W_o. f_t has E
+units: Bahdanau's "deep output" readout (his is a maxout layer; ours tanh) and Luong's attentional
+vector h~_t, so the output layer W_o (V, E) can be the target embedding itself
+(``tie_embeddings``, Press & Wolf 2017), and its GEMM, the costliest of a step, stays small.
+Training minimises the cross-entropy of ``y_1 .. y_n <eos>`` over real (non-padded) target tokens.
 
 Teacher forcing: with ratio r, each step is fed the gold previous token with probability r and
 the model's own argmax otherwise (r = 1 in evaluation). Speed: at r = 1, "none", "dot" and
@@ -76,6 +79,7 @@ class Seq2SeqConfig:
     bidirectional: bool = True
     dropout: float = 0.3  # embeddings, between encoder layers, before the output layer
     teacher_forcing: float = 1.0  # probability of feeding the gold previous token in training
+    tie_embeddings: bool = True  # the output layer's weight is the target embedding
     label_smoothing: float = 0.0
 
     def __post_init__(self) -> None:
@@ -208,8 +212,11 @@ class Seq2Seq(nn.Module):
         self.attention = None
         if c.attention != "none":
             self.attention = make_attention(c.attention, Hd, K, c.attn_size or Hd)
-        self.combine = nn.Linear(K + Hd, Hd) if luong else None  # W_c of f_t = tanh(W_c [c; s])
-        self.out = nn.Linear(Hd if luong else Hd + K + E, c.tgt_vocab_size)
+        # f_t = tanh(W_c [c_t; s_t]) (Luong) or tanh(W_r [s_t; c_t; e_t]) (readout)
+        self.readout = nn.Linear(K + Hd if luong else Hd + K + E, E)
+        self.out = nn.Linear(E, c.tgt_vocab_size)
+        if c.tie_embeddings:
+            self.out.weight = self.tgt_embedding.weight  # (V, E)
 
     # ---- encoder -------------------------------------------------------------------------
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> Memory:
@@ -237,14 +244,15 @@ class Seq2Seq(nn.Module):
 
     # ---- decoder -------------------------------------------------------------------------
     def _features(self, s, e, context):
-        """f_t from the new state s (..., Hd), embedding e (..., E) and context (..., K)."""
-        if self.combine is not None:
+        """f_t (..., E) from the new state s (..., Hd), embedding e (..., E), context (..., K)."""
+        if self.config.attention in ("dot", "general"):
             # f_t = tanh(W_c [c_t; s_t])
-            return torch.tanh(self.combine(torch.cat([context, s], dim=-1)))
-        return torch.cat([s, context, e], dim=-1)  # f_t = [s_t; c_t; e_t]
+            return torch.tanh(self.readout(torch.cat([context, s], dim=-1)))
+        # f_t = tanh(W_r [s_t; c_t; e_t])
+        return torch.tanh(self.readout(torch.cat([s, context, e], dim=-1)))
 
     def _step(self, y_prev: torch.Tensor, state, memory: Memory):
-        """One decoder step: (features f_t (N, F), new state, attention weights (N, S) or None)."""
+        """One decoder step: (features f_t (N, E), new state, attention weights (N, S) or None)."""
         e = self.drop(self.tgt_embedding(y_prev))  # (N, E)
         h_prev = state[0] if isinstance(state, tuple) else state  # (N, Hd)
         weights = None
@@ -302,7 +310,7 @@ class Seq2Seq(nn.Module):
         feats, logits = [], []
         y = tgt_in[:, 0]  # <bos>
         for t in range(T):
-            f, state, _ = self._step(y, state, memory)  # (B, F)
+            f, state, _ = self._step(y, state, memory)  # (B, E)
             if teacher_forcing >= 1.0:
                 feats.append(f)
                 if t + 1 < T:
