@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from rnnlab.cli.common import UsageError, load_model, read_lines
+from rnnlab.cli.common import (
+    UsageError,
+    add_training_args,
+    load_model,
+    print_saved,
+    read_lines,
+    run_training,
+    train_config,
+)
 
 
 def add_train(sub) -> None:
@@ -38,26 +45,14 @@ def add_train(sub) -> None:
     g.add_argument("--pooling", choices=("last", "max", "mean"), default="last",
                    help="sentence vector: last real state, or max/mean over time")  # fmt: skip
     g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=int, default=10, help="maximum epochs")
     g.add_argument("--batch-size", type=int, default=32, help="texts per batch")
-    g.add_argument("--lr", type=float, default=1e-3, help="learning rate")
-    g.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam",
-                   help="optimizer")  # fmt: skip
-    g.add_argument("--weight-decay", type=float, default=0.0, help="L2 / decoupled decay")
-    g.add_argument("--clip", type=float, default=5.0, help="max gradient norm (0: no clipping)")
-    g.add_argument("--patience", type=int, default=3, help="early stopping (0: off)")
-    g.add_argument("--seed", type=int, default=0, help="random seed")
-    g.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
-    g.add_argument("--out", default="runs/classify", help="the model directory to write")
-    g.add_argument("--resume", action="store_true", help="continue the run saved in --out")
-    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_training_args(g, lr=1e-3, out="runs/classify")
     p.set_defaults(func=cmd_train_classify)
 
 
 def cmd_train_classify(args) -> int:
     from rnnlab.models.classifier import ClassifierConfig
     from rnnlab.tasks.classify import ClassifyJob, train_classifier
-    from rnnlab.train import TrainConfig
 
     job = ClassifyJob(
         data=args.data, out=args.out, dev=args.dev, level=args.level, max_vocab=args.max_vocab,
@@ -67,24 +62,15 @@ def cmd_train_classify(args) -> int:
             hidden_size=args.hidden, num_layers=args.layers, bidirectional=args.bidirectional,
             dropout=args.dropout, padding=args.padding, pooling=args.pooling,
         ),
-        train=TrainConfig(
-            epochs=args.epochs, lr=args.lr, optimizer=args.optimizer,
-            weight_decay=args.weight_decay, clip_norm=args.clip or None,
-            monitor="accuracy", mode="max", patience=args.patience or None, seed=args.seed,
-            device=args.device, progress=not args.no_progress,
-        ),
+        train=train_config(args, monitor="accuracy", mode="max"),
         resume=args.resume,
     )  # fmt: skip
-    try:
-        result = train_classifier(job)
-    except KeyboardInterrupt:
-        print(f"interrupted: a checkpoint is in {args.out}; continue with the same command "
-              "and --resume", file=sys.stderr)  # fmt: skip
+    result = run_training(train_classifier, job, args.out)
+    if result is None:
         return 130
     for split, s in result.scores.items():
         print(f"{split}: accuracy {s['accuracy']:.4f}  loss {s['loss']:.4f}")
-    print(f"saved to {args.out} (model.safetensors, config.json, vocab.json, metrics.jsonl, "
-          "learning_curve.png)")  # fmt: skip
+    print_saved(args.out)
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 EXIT_USAGE = 2
@@ -47,3 +48,48 @@ def cell_list(text: str) -> tuple[str, ...]:
     if bad or not cells:
         raise argparse.ArgumentTypeError(f"cells are rnn, lstm, gru (comma-separated): {text!r}")
     return cells
+
+
+def add_training_args(g, *, lr: float, out: str, patience: int = 3) -> None:
+    """The options every ``rnnlab train TASK`` shares (optimiser, clipping, early stopping,
+    seed, device, output directory, resume), added to the argument group ``g``."""
+    g.add_argument("--epochs", type=int, default=10, help="maximum epochs")
+    g.add_argument("--lr", type=float, default=lr, help="learning rate")
+    g.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam",
+                   help="optimizer")  # fmt: skip
+    g.add_argument("--weight-decay", type=float, default=0.0, help="L2 / decoupled decay")
+    g.add_argument("--clip", type=float, default=5.0, help="max gradient norm (0: no clipping)")
+    g.add_argument("--patience", type=int, default=patience, help="early stopping (0: off)")
+    g.add_argument("--seed", type=int, default=0, help="random seed")
+    g.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
+    g.add_argument("--out", default=out, help="the model directory to write")
+    g.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def train_config(args, **task):
+    """The :class:`rnnlab.train.TrainConfig` of the options of :func:`add_training_args`;
+    ``task`` adds what the task decides (``monitor``, ``mode``, ``schedule`` ...)."""
+    from rnnlab.train import TrainConfig
+
+    return TrainConfig(
+        epochs=args.epochs, lr=args.lr, optimizer=args.optimizer, weight_decay=args.weight_decay,
+        clip_norm=args.clip or None, patience=args.patience or None, seed=args.seed,
+        device=args.device, progress=not args.no_progress, **task,
+    )  # fmt: skip
+
+
+def run_training(train, job, out: str):
+    """``train(job)``, or None after Ctrl-C with a line on how to resume (the trainer has
+    already written a checkpoint to ``out``)."""
+    try:
+        return train(job)
+    except KeyboardInterrupt:
+        print(f"interrupted: a checkpoint is in {out}; continue with the same command and "
+              "--resume", file=sys.stderr)  # fmt: skip
+        return None
+
+
+def print_saved(out: str, files: str = "config.json, vocab.json") -> None:
+    """The closing line of ``rnnlab train``: where the model directory is and what it holds."""
+    print(f"saved to {out} (model.safetensors, {files}, metrics.jsonl, learning_curve.png)")

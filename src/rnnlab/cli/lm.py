@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from rnnlab.cli.common import UsageError, load_model, read_lines
+from rnnlab.cli.common import (
+    UsageError,
+    add_training_args,
+    load_model,
+    print_saved,
+    read_lines,
+    run_training,
+    train_config,
+)
 
 
 def add_train(sub) -> None:
@@ -49,24 +56,13 @@ def add_train(sub) -> None:
     g.add_argument("--batch-size", type=int, default=32,
                    help="stream: parallel rows; sentence: lines per batch")  # fmt: skip
     g.add_argument("--eval-batch-size", type=int, default=10, help="rows of the dev stream")
-    g.add_argument("--epochs", type=int, default=10, help="maximum epochs")
-    g.add_argument("--lr", type=float, default=2e-3, help="learning rate")
-    g.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam",
-                   help="optimizer")  # fmt: skip
-    g.add_argument("--weight-decay", type=float, default=0.0, help="L2 / decoupled decay")
     g.add_argument("--lr-decay", type=float, default=1.0,
                    help="multiply the lr by this every epoch after --decay-after")  # fmt: skip
     g.add_argument("--decay-after", type=int, default=1, help="epochs at the full learning rate")
-    g.add_argument("--clip", type=float, default=5.0, help="max gradient norm (0: no clipping)")
-    g.add_argument("--patience", type=int, default=3, help="early stopping (0: off)")
     g.add_argument("--max-minutes", type=float,
                    help="stop after this much training time (evaluation not counted); "
                         "--resume goes on")  # fmt: skip
-    g.add_argument("--seed", type=int, default=0, help="random seed")
-    g.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
-    g.add_argument("--out", default="runs/lm", help="the model directory to write")
-    g.add_argument("--resume", action="store_true", help="continue the run saved in --out")
-    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_training_args(g, lr=2e-3, out="runs/lm")
     p.set_defaults(func=cmd_train_lm)
 
 
@@ -80,7 +76,6 @@ def per_token(metrics: dict, level: str) -> str:
 def cmd_train_lm(args) -> int:
     from rnnlab.models.language_model import LMConfig
     from rnnlab.tasks.language_model import LMJob, train_lm
-    from rnnlab.train import TrainConfig
 
     job = LMJob(
         data=args.data, out=args.out, dev=args.dev, level=args.level, mode=args.mode,
@@ -92,27 +87,18 @@ def cmd_train_lm(args) -> int:
             hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout,
             tie_weights=args.tie, variational_dropout=args.variational_dropout,
         ),
-        train=TrainConfig(
-            epochs=args.epochs, lr=args.lr, optimizer=args.optimizer,
-            weight_decay=args.weight_decay, clip_norm=args.clip or None,
-            patience=args.patience or None, seed=args.seed, device=args.device,
-            progress=not args.no_progress,
-        ),
+        train=train_config(args),
         resume=args.resume,
     )  # fmt: skip
-    try:
-        result = train_lm(job)
-    except KeyboardInterrupt:
-        print(f"interrupted: a checkpoint is in {args.out}; continue with the same command "
-              "and --resume", file=sys.stderr)  # fmt: skip
+    result = run_training(train_lm, job, args.out)
+    if result is None:
         return 130
     if result.budget_spent:
         print(f"the {args.max_minutes:g}-minute budget is spent after {len(result.history)} "
               "finished epochs; continue with the same command and --resume")  # fmt: skip
     for split, s in result.scores.items():
         print(f"{split}: {per_token(s, result.model.level)}")
-    print(f"saved to {args.out} (model.safetensors, config.json, vocab.json, metrics.jsonl, "
-          "learning_curve.png)")  # fmt: skip
+    print_saved(args.out)
     return 0
 
 
