@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -15,12 +14,12 @@ from pathlib import Path
 import pytest
 
 import rnnlab
+from order_task import order_task
 from rnnlab import data
 from rnnlab.cli import main
 from rnnlab.models.classifier import SequenceClassifier, TextClassifier
 from rnnlab.tasks.classify import evaluate_classifier
 
-FILLER = "the film was a plot and it so really story".split()
 TRAIN_ARGS = [
     "--epochs",
     "3",
@@ -39,17 +38,8 @@ TRAIN_ARGS = [
 
 
 def order_rows(n: int, seed: int) -> list[str]:
-    """TSV lines: filler with "good" and "bad" both in it; the label is the one that comes last."""
-    r = random.Random(seed)
-    rows = []
-    for _ in range(n):
-        words = [r.choice(FILLER) for _ in range(r.randint(2, 5))]
-        first, last = r.sample(["good", "bad"], 2)
-        i = r.randint(0, len(words))
-        words.insert(i, first)
-        words.insert(r.randint(i + 1, len(words)), last)
-        rows.append(f"{' '.join(words)}\t{'pos' if last == 'good' else 'neg'}\n")
-    return rows
+    """TSV lines of :func:`order_task` (the label is the sentiment word that comes last)."""
+    return [f"{text}\t{label}\n" for text, label in order_task(n, seed, max_filler=5)]
 
 
 @pytest.fixture(scope="module")

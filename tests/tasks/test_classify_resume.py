@@ -14,7 +14,7 @@ import rnnlab
 from rnnlab.models.classifier import ClassifierConfig, SequenceClassifier, TextClassifier
 from rnnlab.tasks.classify import ClassifyJob, train_classifier
 from rnnlab.train import TrainConfig
-from rnnlab.train.weights import read_tensors
+from run_files import current_weights, records
 
 EPOCHS = 3
 STEPS = 12  # 360 training texts (400 less a seeded 10% dev) in batches of 32
@@ -29,17 +29,6 @@ def job(order_files, out: Path, epochs: int = EPOCHS, resume: bool = False) -> C
         train=TrainConfig(epochs=epochs, lr=0.01, monitor="loss", mode="min", progress=False),
         resume=resume,
     )
-
-
-def current_weights(out: Path) -> dict[str, torch.Tensor]:
-    """The checkpoint's latest (not best) weights."""
-    state = json.loads((out / "checkpoint" / "state.json").read_text())
-    return read_tensors(out / "checkpoint" / state["files"]["model"]["name"])
-
-
-def records(out: Path) -> list[dict]:
-    lines = (out / "metrics.jsonl").read_text().splitlines()
-    return [{k: v for k, v in json.loads(line).items() if k != "time"} for line in lines]
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ from rnnlab.tasks.language_model import (
 )
 from rnnlab.train import TrainConfig
 from rnnlab.train.weights import read_tensors
+from run_files import current_weights, records
 
 GRAMMAR = [["the"], ["cat", "dog"], ["sat", "ran"], ["on", "to"], ["the"], ["mat", "park"]]
 
@@ -104,17 +105,6 @@ def sentence_job(files, out: Path, epochs: int = EPOCHS, resume: bool = False) -
     return LMJob(data=str(files["grammar"]), out=str(out), mode="sentence", batch_size=32,
                  model=tiny(cell="gru", dropout=0.2), train=quiet(epochs=epochs),
                  resume=resume)  # fmt: skip
-
-
-def current_weights(out: Path) -> dict[str, torch.Tensor]:
-    """The checkpoint's latest (not best) weights, the carried state among them."""
-    state = json.loads((out / "checkpoint" / "state.json").read_text())
-    return read_tensors(out / "checkpoint" / state["files"]["model"]["name"])
-
-
-def records(out: Path) -> list[dict]:
-    lines = (out / "metrics.jsonl").read_text().splitlines()
-    return [{k: v for k, v in json.loads(line).items() if k != "time"} for line in lines]
 
 
 @pytest.fixture(scope="module")
