@@ -68,7 +68,8 @@ class Task:
 
 
 TASKS = {
-    # Zaremba's "small" shape with the two cheap regularisers it lacks: dropout and weight tying;
+    # Zaremba's "small" shape with the two cheap regularisers it lacks: dropout (variational: one
+    # mask per sequence, Gal & Ghahramani 2016) and weight tying;
     # SGD at the per-token-mean equivalent of Zaremba's lr 1 (loss summed over 20 steps) and clip
     "ptb": Task(
         minutes=30,
@@ -79,6 +80,7 @@ TASKS = {
             "hidden_size": 200,
             "num_layers": 2,
             "dropout": 0.25,
+            "variational_dropout": True,
             "tie_weights": True,
         },  # fmt: skip
         train={"optimizer": "sgd", "lr": 20.0, "clip_norm": 0.25},
@@ -86,8 +88,8 @@ TASKS = {
         min_factor=0.02,
         peers=["ptb_zaremba_small.py"],
     ),
-    # char-rnn's 2 x 256 LSTM (as the peer), with dropout against the overfitting the peer shows
-    # after 6 minutes, and Adam annealed over the budget
+    # char-rnn's 2 x 256 LSTM (as the peer), with (variational) dropout against the overfitting
+    # the peer shows after 6 minutes, and Adam annealed over the budget
     "tinyshakespeare": Task(
         minutes=10,
         job={"data": "tinyshakespeare", "batch_size": 64, "bptt": 100, "eval_batch_size": 16},
@@ -97,6 +99,7 @@ TASKS = {
             "hidden_size": 256,
             "num_layers": 2,
             "dropout": 0.2,
+            "variational_dropout": True,
         },  # fmt: skip
         train={"optimizer": "adam", "lr": 3e-3, "clip_norm": 5.0},
         warmup=100,
@@ -190,7 +193,8 @@ def run_peer(script: str, budget_s: float) -> dict | None:
 def describe(task: Task) -> str:
     m, t = task.model, task.train
     tied = ", tied" if m.get("tie_weights") else ""
-    return (f"ours: {m['cell'].upper()} {m['num_layers']}x{m['hidden_size']}{tied}, dropout "
+    kind = "variational " if m.get("variational_dropout") else ""
+    return (f"ours: {m['cell'].upper()} {m['num_layers']}x{m['hidden_size']}{tied}, {kind}dropout "
             f"{m['dropout']}, {t['optimizer']} {t['lr']:g} cosine")  # fmt: skip
 
 
