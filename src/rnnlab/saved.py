@@ -5,6 +5,8 @@ on CPU (or ``device``) whatever device trained it. ``config.json``'s ``task`` sa
 is: ``"classify"`` (a :class:`TextClassifier`) or ``"lm"`` (a :class:`LanguageModel`).
 A tagger (``"tag"``, a :class:`SequenceTagger`) also keeps ``tags.json`` (its tag names) and,
 with a character model, ``chars.json`` (a character vocabulary).
+A translator (``"translate"``, a :class:`Seq2Seq`) keeps its two vocabularies in
+``src_vocab.json`` and ``tgt_vocab.json`` instead of ``vocab.json``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch
 
 from rnnlab.models.classifier import ClassifierConfig, TextClassifier
 from rnnlab.models.language_model import LanguageModel, LMConfig, TextFormat
+from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnlab.models.tagger import SequenceTagger, TaggerConfig
 from rnnlab.models.truncated_bptt import StreamLM
 from rnnlab.text import Vocab
@@ -29,10 +32,13 @@ FORMAT = "rnnlab-model"
 VERSION = 1
 CONFIG, VOCAB, WEIGHTS = "config.json", "vocab.json", "model.safetensors"
 TAGS, CHARS = "tags.json", "chars.json"  # a tagger's tag names and character vocabulary
+SRC_VOCAB, TGT_VOCAB = "src_vocab.json", "tgt_vocab.json"  # a translator's two vocabularies
 
 
 def config_of(model: TextClassifier | LanguageModel) -> dict:
     """What ``config.json`` holds for ``model``: JSON-able architecture, labels, tokenisation."""
+    if isinstance(model, Seq2Seq):
+        return {"format": FORMAT, "version": VERSION, "task": "translate", **model.config_dict()}
     if isinstance(model, LanguageModel):
         return {"format": FORMAT, "version": VERSION, "task": "lm", **model.config_dict()}
     if isinstance(model, SequenceTagger):
@@ -55,6 +61,10 @@ def save_config(model: TextClassifier | LanguageModel, out_dir: str | os.PathLik
     out.mkdir(parents=True, exist_ok=True)
     text = json.dumps(config_of(model), indent=2)
     atomic_write(out / CONFIG, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    if isinstance(model, Seq2Seq):
+        model.src_vocab.save(out / SRC_VOCAB)
+        model.tgt_vocab.save(out / TGT_VOCAB)
+        return
     model.vocab.save(out / VOCAB)
     if isinstance(model, SequenceTagger):
         save_tagger_vocabularies(model, out)
@@ -90,10 +100,14 @@ def load(
             lm_config, text_format = LMConfig(**meta["model"]), TextFormat(**meta["text_format"])
         elif task == "tag":
             tag_config, scheme = TaggerConfig(**meta["model"]), meta["scheme"]
+        elif task == "translate":
+            mt_config, languages = Seq2SeqConfig(**meta["model"]), tuple(meta["languages"])
         else:
             raise ValueError(f"unknown task {task!r}")
     except (ValueError, KeyError, TypeError) as e:
         raise CheckpointError(f"{cfg_path} is not a valid rnnlab model config: {e}") from e
+    if task == "translate":
+        return _load_translator(root, mt_config, languages).to(device).eval()
     try:
         vocab = Vocab.load(root / VOCAB)
     except ValueError as e:
@@ -152,3 +166,21 @@ def _load_lm_weights(model: LanguageModel, path: Path) -> None:
             load_weights(StreamLM(model, carried.shape[1]), path)  # (L, B, H)
             return
     load_weights(model, path)
+
+
+def _load_translator(root: Path, config: Seq2SeqConfig, languages: tuple) -> Seq2Seq:
+    """A saved :class:`Seq2Seq` from its two vocabularies and weights.
+
+    Raises:
+        FileNotFoundError: a vocabulary or the weights are missing. CheckpointError: corrupt.
+    """
+    try:
+        src_vocab, tgt_vocab = Vocab.load(root / SRC_VOCAB), Vocab.load(root / TGT_VOCAB)
+    except ValueError as e:
+        raise CheckpointError(str(e)) from e
+    try:
+        model = Seq2Seq(config, src_vocab, tgt_vocab, languages)
+    except ValueError as e:
+        raise CheckpointError(f"{root}: config.json and the vocabularies disagree: {e}") from e
+    load_weights(model, root / WEIGHTS)
+    return model

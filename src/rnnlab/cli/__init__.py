@@ -7,6 +7,9 @@
     rnnlab sample runs/shake --prompt "ROMEO:" --max-tokens 300 --temperature 0.8 --seed 1
     rnnlab score runs/ptb "the company said it expects" "company the said expects it"
     rnnlab evaluate runs/ptb --data ptb --split test
+    rnnlab train translate --data multi30k --src de --tgt en --attention bahdanau --out runs/mt
+    rnnlab translate runs/mt "Ein Hund rennt durch das Gras." --beam 5 --show-attention att.png
+    rnnlab bleu hyp.txt ref.txt [ref2.txt]
     rnnlab demo                      # RNN vs LSTM vs GRU on parity, pictures in runs/demo
     rnnlab inspect gradient-flow | sensitivity | gates TEXT | summary
     rnnlab bench dependencies --cells rnn,lstm,gru --lengths 10,20,50,100,200
@@ -23,12 +26,14 @@ import logging
 import sys
 
 from rnnlab.cli import classify, insight, lm
+from rnnlab.cli import translate as translate_cli
 from rnnlab.cli.common import EXIT_USAGE, UsageError, load_model
 
 __all__ = ["EXIT_USAGE", "UsageError", "build_parser", "main"]
 
 # ``rnnlab evaluate MODEL`` hands the loaded model to its task's evaluator (config.json's "task").
 EVALUATORS = {"classify": classify.cmd_evaluate, "lm": lm.cmd_evaluate}
+EVALUATORS["translate"] = translate_cli.cmd_evaluate
 
 
 def cmd_evaluate(args) -> int:
@@ -48,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     tasks = train.add_subparsers(dest="task", required=True)
     classify.add_train(tasks)
     lm.add_train(tasks)
+    translate_cli.add_train(tasks)
 
     classify.add_predict(sub)
     p = sub.add_parser("evaluate",
@@ -61,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", help="split of a registered dataset")
     p.set_defaults(func=cmd_evaluate)
     lm.add_sample_and_score(sub)
+    translate_cli.add_translate_and_bleu(sub)
 
     insight.add_demo(sub)
     insight.add_inspect(sub)

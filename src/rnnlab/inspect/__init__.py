@@ -4,6 +4,7 @@ gate activations per token, a Keras-style summary, and their pictures (PNG, head
 >>> from rnnlab.inspect import gradient_flow, sensitivity, gate_activations, summary
 """
 
+from rnnlab.inspect.attention_plot import plot_attention
 from rnnlab.inspect.gate_activations import GateActivations, gate_activations
 from rnnlab.inspect.gradient_flow import GradientFlow, format_at_steps, gradient_flow
 from rnnlab.inspect.sensitivity import Sensitivity, sensitivity
@@ -17,6 +18,7 @@ __all__ = [
     "format_at_steps",
     "gate_activations",
     "gradient_flow",
+    "plot_attention",
     "recurrent_formula",
     "sensitivity",
     "summary",

@@ -179,6 +179,7 @@ class Seq2Seq(nn.Module):
         config: the architecture; vocabulary sizes equal ``len(src_vocab)``, ``len(tgt_vocab)``.
         src_vocab, tgt_vocab: token <-> id maps (``<pad>`` 0, ``<unk>`` 1, ``<bos>`` 2,
             ``<eos>`` 3).
+        languages: (source, target) language codes, for the record (``("de", "en")``).
 
     Example::
 
@@ -187,7 +188,13 @@ class Seq2Seq(nn.Module):
         t.text, t.attention.shape   # 'a dog runs through the grass.', (7, 8)
     """
 
-    def __init__(self, config: Seq2SeqConfig, src_vocab: Vocab, tgt_vocab: Vocab) -> None:
+    def __init__(
+        self,
+        config: Seq2SeqConfig,
+        src_vocab: Vocab,
+        tgt_vocab: Vocab,
+        languages: tuple[str, str] = ("src", "tgt"),
+    ) -> None:
         if (len(src_vocab), len(tgt_vocab)) != (config.src_vocab_size, config.tgt_vocab_size):
             raise ValueError(
                 f"vocabularies of {len(src_vocab)} and {len(tgt_vocab)} for src_vocab_size="
@@ -195,6 +202,7 @@ class Seq2Seq(nn.Module):
             )
         super().__init__()
         self.config, self.src_vocab, self.tgt_vocab = config, src_vocab, tgt_vocab
+        self.languages = (str(languages[0]), str(languages[1]))
         c = config
         E, H, K, Hd = c.embed_dim, c.hidden_size, c.key_size, c.dec_size
         layer, cell = CELLS[c.cell]
@@ -407,5 +415,5 @@ class Seq2Seq(nn.Module):
         return out  # type: ignore[return-value]
 
     def config_dict(self) -> dict:
-        """The architecture as plain JSON-able data."""
-        return {"model": asdict(self.config)}
+        """The architecture and languages as plain JSON-able data."""
+        return {"model": asdict(self.config), "languages": list(self.languages)}

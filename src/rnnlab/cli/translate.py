@@ -1,0 +1,237 @@
+"""rnnlab train translate, rnnlab translate, rnnlab bleu, and rnnlab evaluate for a translator."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rnnlab.cli.common import UsageError, load_model
+
+
+def add_train(sub) -> None:
+    """``rnnlab train translate``."""
+    p = sub.add_parser(
+        "translate",
+        help="encoder-decoder translation with attention (multi30k, any pair of aligned files)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    g = p.add_argument_group("data")
+    g.add_argument("--data", help="a registered parallel corpus (multi30k); default: multi30k "
+                                  "unless --src-file/--tgt-file are given")  # fmt: skip
+    g.add_argument("--src", default="de", help="source language")
+    g.add_argument("--tgt", default="en", help="target language")
+    g.add_argument("--src-file", help="line-aligned source sentences (.gz too)")
+    g.add_argument("--tgt-file", help="their translations, line by line")
+    g.add_argument("--dev-src", help="a dev pair's source file (with --dev-tgt)")
+    g.add_argument("--dev-tgt", help="a dev pair's target file")
+    g.add_argument("--dev-fraction", type=float, default=0.05,
+                   help="share of the file pairs held out as dev without --dev-src")  # fmt: skip
+    g.add_argument("--min-freq", type=int, default=2, help="rarer words become <unk>")
+    g.add_argument("--max-vocab", type=int, help="vocabulary size per side, 4 reserved ids in")
+    g = p.add_argument_group("model")
+    g.add_argument("--cell", choices=("lstm", "gru"), default="gru", help="recurrent cell")
+    g.add_argument("--attention", choices=("none", "bahdanau", "dot", "general"),
+                   default="bahdanau", help="none: the plain context-vector model")  # fmt: skip
+    g.add_argument("--embed", type=int, default=256, help="embedding size")
+    g.add_argument("--hidden", type=int, default=256, help="encoder units per direction")
+    g.add_argument("--dec-hidden", type=int, help="decoder units; default: the encoder output size")
+    g.add_argument("--layers", type=int, default=1, help="encoder layers")
+    g.add_argument("--unidirectional", action="store_true", help="a one-way encoder")
+    g.add_argument("--dropout", type=float, default=0.3, help="dropout")
+    g.add_argument("--no-tie", action="store_true",
+                   help="a separate output layer instead of the target embedding")  # fmt: skip
+    g = p.add_argument_group("training")
+    g.add_argument("--teacher-forcing", type=float, default=1.0,
+                   help="probability of feeding the gold previous token (below 1: slower, "
+                        "step by step)")  # fmt: skip
+    g.add_argument("--label-smoothing", type=float, default=0.0, help="of the training loss")
+    g.add_argument("--batch-size", type=int, default=128, help="sentence pairs per batch")
+    g.add_argument("--epochs", type=int, default=10, help="maximum epochs")
+    g.add_argument("--lr", type=float, default=1e-3, help="learning rate (Adam)")
+    g.add_argument("--clip", type=float, default=1.0, help="max gradient norm (0: no clipping)")
+    g.add_argument("--patience", type=int, default=3, help="early stopping (0: off)")
+    g.add_argument("--max-minutes", type=float,
+                   help="stop after this much training time; --resume goes on")  # fmt: skip
+    g.add_argument("--beam", type=int, default=5, help="beam size of the final BLEU (1: greedy)")
+    g.add_argument("--alpha", type=float, default=1.0, help="length normalisation of the beam")
+    g.add_argument("--seed", type=int, default=0, help="random seed")
+    g.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
+    g.add_argument("--out", default="runs/mt", help="the model directory to write")
+    g.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_train_translate)
+
+
+def cmd_train_translate(args) -> int:
+    from rnnlab.models.seq2seq import Seq2SeqConfig
+    from rnnlab.tasks.translate import TranslateJob, train_translate
+    from rnnlab.train import TrainConfig
+
+    data = args.data if args.data or args.src_file else "multi30k"
+    job = TranslateJob(
+        data=data, src_lang=args.src, tgt_lang=args.tgt, src_file=args.src_file,
+        tgt_file=args.tgt_file, dev_src=args.dev_src, dev_tgt=args.dev_tgt,
+        dev_fraction=args.dev_fraction, out=args.out, min_freq=args.min_freq,
+        max_vocab=args.max_vocab, batch_size=args.batch_size, beam=args.beam, alpha=args.alpha,
+        max_minutes=args.max_minutes,
+        model=Seq2SeqConfig(
+            1, 1, cell=args.cell, attention=args.attention, embed_dim=args.embed,
+            hidden_size=args.hidden, dec_hidden_size=args.dec_hidden, num_layers=args.layers,
+            bidirectional=not args.unidirectional, dropout=args.dropout,
+            teacher_forcing=args.teacher_forcing, label_smoothing=args.label_smoothing,
+            tie_embeddings=not args.no_tie,
+        ),
+        train=TrainConfig(
+            epochs=args.epochs, lr=args.lr, clip_norm=args.clip or None,
+            patience=args.patience or None, seed=args.seed, device=args.device,
+            progress=not args.no_progress,
+        ),
+        resume=args.resume,
+    )  # fmt: skip
+    try:
+        result = train_translate(job)
+    except KeyboardInterrupt:
+        print(f"interrupted: a checkpoint is in {args.out}; continue with the same command "
+              "and --resume", file=sys.stderr)  # fmt: skip
+        return 130
+    if result.budget_spent:
+        print(f"the {args.max_minutes:g}-minute budget is spent after {len(result.history)} "
+              "finished epochs; continue with the same command and --resume")  # fmt: skip
+    for split, s in result.scores.items():
+        print(f"{split}: BLEU {s['bleu']:.2f} ({s['decoding']}; {s['detail']})")
+    print(f"saved to {args.out} (model.safetensors, config.json, src_vocab.json, tgt_vocab.json, "
+          "metrics.jsonl, scores.json, learning_curve.png)")  # fmt: skip
+    return 0
+
+
+def load_translator(path: str):
+    from rnnlab.models.seq2seq import Seq2Seq
+
+    model = load_model(path)
+    if not isinstance(model, Seq2Seq):
+        raise UsageError(f"{path} does not hold a translation model (rnnlab train translate)")
+    return model
+
+
+def cmd_translate(args) -> int:
+    model = load_translator(args.model_dir)
+    texts = list(args.texts)
+    if args.file:
+        texts += [line for line in _read(args.file) if line.strip()]
+    if not texts:
+        raise UsageError("nothing to translate: give texts as arguments or --file FILE")
+    if args.beam < 1:
+        raise UsageError(f"--beam must be >= 1, got {args.beam}")
+    results = model.translate(texts, args.beam, args.max_len, args.alpha)
+    for r in results:
+        print(r.text if not args.scores else f"{r.score:9.3f}  {r.text}")
+    if args.show_attention:
+        r = results[0]
+        if r.attention is None:
+            raise UsageError("this model has no attention (trained with --attention none)")
+        from rnnlab.inspect.attention_plot import plot_attention
+
+        title = f"{texts[0]}\n-> {r.text}"
+        path = plot_attention(r.attention, r.src_tokens, [*r.tokens, "<eos>"],
+                              args.show_attention, title)  # fmt: skip
+        print(f"attention of the first translation drawn to {path}", file=sys.stderr)
+    return 0
+
+
+def _read(path: str) -> list[str]:
+    """Every line of a UTF-8 file, blank ones included (a blank hypothesis is an empty one)."""
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path} is not UTF-8 text ({e.reason} at byte {e.start})") from e
+
+
+def cmd_bleu(args) -> int:
+    from rnnlab.metrics.bleu import bleu_breakdown, bleu_signature, corpus_bleu
+
+    hyps = _read(args.hypotheses)
+    refs = [_read(path) for path in args.references]
+    for path, lines in zip(args.references, refs, strict=True):
+        if len(lines) != len(hyps):
+            raise UsageError(
+                f"{args.hypotheses} has {len(hyps)} lines but {path} has {len(lines)}; "
+                "hypotheses and references must align line by line"
+            )
+    if not hyps:
+        raise UsageError(f"{args.hypotheses} is empty")
+    kw = dict(smooth=args.smooth, tokenize=args.tokenize, lowercase=args.lowercase)
+    score = corpus_bleu(hyps, refs, smooth_value=args.smooth_value, **kw)
+    print(score)
+    print(bleu_signature(len(refs), smooth_value=args.smooth_value, **kw))
+    if args.breakdown is not None:
+        i = args.breakdown - 1
+        if not 0 <= i < len(hyps):
+            raise UsageError(f"--breakdown takes a line number 1..{len(hyps)}, got {i + 1}")
+        print(f"\nline {i + 1}: {hyps[i]}")
+        print(bleu_breakdown(hyps[i], [r[i] for r in refs], args.tokenize, args.lowercase))
+    return 0
+
+
+def cmd_evaluate(model, args) -> int:
+    """``rnnlab evaluate`` for a translator: BLEU (beam 5) on a registered corpus' split, or on
+    ``--data SRC_FILE,TGT_FILE``."""
+    from rnnlab import data
+    from rnnlab.data.translation import load_parallel, read_parallel
+    from rnnlab.tasks.translate import evaluate_bleu
+
+    src_lang, tgt_lang = model.languages
+    if args.data in data.translation_names():
+        pairs = load_parallel(args.data, args.split, src_lang, tgt_lang)
+        where = f"{args.data} {args.split} ({src_lang}->{tgt_lang})"
+    elif args.data.count(",") == 1:
+        src_file, tgt_file = args.data.split(",")
+        pairs, where = read_parallel(src_file, tgt_file, src_lang, tgt_lang), args.data
+    else:
+        raise UsageError(
+            f"{args.data!r} is neither a known parallel corpus "
+            f"({', '.join(data.translation_names())}) nor SRC_FILE,TGT_FILE"
+        )
+    for beam in (1, 5):
+        s = evaluate_bleu(model, pairs, beam=beam, alpha=1.0)
+        print(f"{where}, {len(pairs)} sentences, {s['decoding']}: {s['detail']}")
+    print(s["signature"])
+    return 0
+
+
+def add_translate_and_bleu(sub) -> None:
+    """``rnnlab translate MODEL TEXT ...`` and ``rnnlab bleu HYP REF [REF ...]``."""
+    p = sub.add_parser("translate", help="translate sentences with a trained translation model",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+    p.add_argument("model_dir", help="a directory written by rnnlab train translate")
+    p.add_argument("texts", nargs="*", help="sentences to translate")
+    p.add_argument("--file", help="a file with one sentence per line")
+    p.add_argument("--beam", type=int, default=5, help="beam size (1: greedy)")
+    p.add_argument(
+        "--alpha",
+        type=float,
+        default=1.0,
+        help="length normalisation: the beam's pick is best score / length**alpha",
+    )
+    p.add_argument("--max-len", type=int, help="most output tokens; default 2 x source + 10")
+    p.add_argument("--scores", action="store_true", help="print each model score (log-prob)")
+    p.add_argument("--show-attention", metavar="PNG",
+                   help="draw the first translation's attention to this PNG file")  # fmt: skip
+    p.set_defaults(func=cmd_translate)
+
+    p = sub.add_parser("bleu", help="corpus BLEU of a hypothesis file against reference files "
+                                    "(equal to sacreBLEU)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+    p.add_argument("hypotheses", help="one detokenised hypothesis per line")
+    p.add_argument("references", nargs="+", help="one or more reference files, line-aligned")
+    p.add_argument("--lowercase", "-lc", action="store_true", help="case-insensitive BLEU")
+    p.add_argument("--tokenize", choices=("13a", "none", "char"), default="13a",
+                   help="tokenisation before n-gram matching")  # fmt: skip
+    p.add_argument("--smooth", choices=("exp", "floor", "add-k", "none"), default="exp",
+                   help="smoothing of zero n-gram precisions")  # fmt: skip
+    p.add_argument("--smooth-value", type=float, help="floor (0.1) or k (1) of those methods")
+    p.add_argument("--breakdown", type=int, metavar="LINE",
+                   help="also print the n-gram table of line LINE (1-based)")  # fmt: skip
+    p.set_defaults(func=cmd_bleu)
