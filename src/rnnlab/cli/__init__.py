@@ -10,6 +10,9 @@
     rnnlab train translate --data multi30k --src de --tgt en --attention bahdanau --out runs/mt
     rnnlab translate runs/mt "Ein Hund rennt durch das Gras." --beam 5 --show-attention att.png
     rnnlab bleu hyp.txt ref.txt [ref2.txt]
+    rnnlab train tag --data conll2003 --crf --char --out runs/ner
+    rnnlab tag runs/ner "Mohan was driving a Maruti"
+    rnnlab evaluate runs/ner --data conll2003 --split test
     rnnlab demo                      # RNN vs LSTM vs GRU on parity, pictures in runs/demo
     rnnlab inspect gradient-flow | sensitivity | gates TEXT | summary
     rnnlab bench dependencies --cells rnn,lstm,gru --lengths 10,20,50,100,200
@@ -26,6 +29,7 @@ import logging
 import sys
 
 from rnnlab.cli import classify, insight, lm
+from rnnlab.cli import tag as tag_cli
 from rnnlab.cli import translate as translate_cli
 from rnnlab.cli.common import EXIT_USAGE, UsageError, load_model
 
@@ -33,6 +37,7 @@ __all__ = ["EXIT_USAGE", "UsageError", "build_parser", "main"]
 
 # ``rnnlab evaluate MODEL`` hands the loaded model to its task's evaluator (config.json's "task").
 EVALUATORS = {"classify": classify.cmd_evaluate, "lm": lm.cmd_evaluate}
+EVALUATORS["tag"] = tag_cli.cmd_evaluate
 EVALUATORS["translate"] = translate_cli.cmd_evaluate
 
 
@@ -53,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     tasks = train.add_subparsers(dest="task", required=True)
     classify.add_train(tasks)
     lm.add_train(tasks)
+    tag_cli.add_train(tasks)
     translate_cli.add_train(tasks)
 
     classify.add_predict(sub)
@@ -67,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", help="split of a registered dataset")
     p.set_defaults(func=cmd_evaluate)
     lm.add_sample_and_score(sub)
+    tag_cli.add_tag(sub)
     translate_cli.add_translate_and_bleu(sub)
 
     insight.add_demo(sub)

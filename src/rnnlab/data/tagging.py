@@ -49,6 +49,7 @@ __all__ = [
     "TaggedSentences",
     "TaggingSpec",
     "detect_scheme",
+    "get_tagging",
     "load_tagged",
     "load_tagging_splits",
     "parse_conll2000",
@@ -298,6 +299,11 @@ _TAGGING = Registry("tagging dataset", "tagging datasets")
 def register_tagging(spec: TaggingSpec, replace: bool = False) -> TaggingSpec:
     """Add ``spec`` to the tagging registry (``replace`` an existing name only when asked)."""
     return _TAGGING.register(spec, replace)
+
+
+def get_tagging(name: str) -> TaggingSpec:
+    """The spec registered as ``name``; MissingDataError listing the known ones otherwise."""
+    return _TAGGING.get(name)
 
 
 def tagging_names() -> list[str]:

@@ -1,0 +1,166 @@
+"""rnnlab train tag, rnnlab tag, and rnnlab evaluate for a sequence tagger."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rnnlab.cli.common import UsageError, load_model, read_lines
+
+
+def add_train(sub) -> None:
+    """``rnnlab train tag``."""
+    p = sub.add_parser(
+        "tag",
+        help="sequence tagging, one tag per token (NER, chunking, POS)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    g = p.add_argument_group("data")
+    g.add_argument("--data", required=True,
+                   help="conll2003, conll2000, ud_english_lines, or a file: CoNLL columns (token "
+                        "first, tag last), a .conllu file, or token<TAB>tag lines")  # fmt: skip
+    g.add_argument("--dev", help="a dev file; without it: the dataset's dev split or a seeded 10%% "
+                                 "of the training sentences")  # fmt: skip
+    g.add_argument("--target", help="which tags of a dataset: conll2003 ner|pos|chunk, conll2000 "
+                                    "chunk|pos, CoNLL-U upos|xpos; default: the first")  # fmt: skip
+    g.add_argument("--scheme", choices=("IOB1", "IOB2", "BIOES"), default="IOB2",
+                   help="span tags are trained and scored in this scheme")  # fmt: skip
+    g.add_argument("--max-vocab", type=int, help="word vocabulary size including 4 reserved ids")
+    g.add_argument("--min-freq", type=int, default=1, help="drop rarer words (they become <unk>)")
+    g.add_argument("--max-sentences", type=int, help="train on the first N sentences only")
+    g = p.add_argument_group("model")
+    g.add_argument("--crf", action="store_true", help="a CRF over the tags (else softmax)")
+    g.add_argument("--char", action="store_true", help="a character BiLSTM per word")
+    g.add_argument("--cell", choices=("lstm", "gru"), default="lstm", help="word-level cell")
+    g.add_argument("--layers", type=int, default=1, help="stacked bidirectional layers")
+    g.add_argument("--hidden", type=int, default=100, help="hidden units per direction")
+    g.add_argument("--embed", type=int, default=100, help="word embedding size")
+    g.add_argument("--char-embed", type=int, default=25, help="character embedding size")
+    g.add_argument("--char-hidden", type=int, default=25, help="character units per direction")
+    g.add_argument("--case-embed", type=int, default=8, help="casing feature size (0: none)")
+    g.add_argument("--dropout", type=float, default=0.5, help="dropout probability")
+    g.add_argument("--singleton-unk", type=float, default=0.5,
+                   help="probability of training a word seen once as <unk>")  # fmt: skip
+    g = p.add_argument_group("training")
+    g.add_argument("--epochs", type=int, default=20, help="maximum epochs")
+    g.add_argument("--batch-size", type=int, default=32, help="sentences per batch")
+    g.add_argument("--lr", type=float, default=2e-3, help="learning rate")
+    g.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam",
+                   help="optimizer")  # fmt: skip
+    g.add_argument("--weight-decay", type=float, default=0.0, help="L2 / decoupled decay")
+    g.add_argument("--clip", type=float, default=5.0, help="max gradient norm (0: no clipping)")
+    g.add_argument("--patience", type=int, default=5, help="early stopping (0: off)")
+    g.add_argument("--seed", type=int, default=0, help="random seed")
+    g.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
+    g.add_argument("--out", default="runs/tag", help="the model directory to write")
+    g.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_train_tag)
+
+
+def cmd_train_tag(args) -> int:
+    from rnnlab.models.tagger import TaggerConfig
+    from rnnlab.tasks.tag import TagJob, train_tagger
+    from rnnlab.train import TrainConfig
+
+    job = TagJob(
+        data=args.data, out=args.out, dev=args.dev, target=args.target, scheme=args.scheme,
+        chars=args.char, max_vocab=args.max_vocab, min_freq=args.min_freq,
+        max_sentences=args.max_sentences, batch_size=args.batch_size,
+        model=TaggerConfig(
+            vocab_size=1, num_tags=1, cell=args.cell, embed_dim=args.embed,
+            char_dim=args.char_embed, char_hidden=args.char_hidden, case_dim=args.case_embed,
+            hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout, crf=args.crf,
+            singleton_unk=args.singleton_unk,
+        ),
+        train=TrainConfig(
+            epochs=args.epochs, lr=args.lr, optimizer=args.optimizer,
+            weight_decay=args.weight_decay, clip_norm=args.clip or None, monitor="f1",
+            mode="max", patience=args.patience or None, seed=args.seed, device=args.device,
+            progress=not args.no_progress,
+        ),
+        resume=args.resume,
+    )  # fmt: skip
+    try:
+        result = train_tagger(job)
+    except KeyboardInterrupt:
+        print(f"interrupted: a checkpoint is in {args.out}; continue with the same command "
+              "and --resume", file=sys.stderr)  # fmt: skip
+        return 130
+    for split, s in result.scores.items():
+        f1 = f"  entity F1 {s['entities']['overall']['f1']:.4f}" if s["entities"] else ""
+        print(f"{split}: token accuracy {s['accuracy']:.4f}{f1}")
+    print(f"saved to {args.out} (model.safetensors, config.json, vocab.json, tags.json, "
+          "metrics.jsonl, learning_curve.png)")  # fmt: skip
+    return 0
+
+
+def add_tag(sub) -> None:
+    """``rnnlab tag MODEL TEXT ...``."""
+    p = sub.add_parser("tag", help="tag the tokens of texts with a trained tagger",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+    p.add_argument("model_dir", help="a directory written by rnnlab train tag")
+    p.add_argument("texts", nargs="*", help="texts to tag (split into words, case kept)")
+    p.add_argument("--file", help="a file with one text per line")
+    p.set_defaults(func=cmd_tag)
+
+
+def load_tagger(path: str):
+    from rnnlab.models.tagger import SequenceTagger
+
+    model = load_model(path)
+    if not isinstance(model, SequenceTagger):
+        raise UsageError(f"{path} does not hold a tagger; train one with rnnlab train tag")
+    return model
+
+
+def cmd_tag(args) -> int:
+    model = load_tagger(args.model_dir)
+    texts = list(args.texts) + (read_lines(args.file) if args.file else [])
+    if not texts:
+        raise UsageError("nothing to tag: give texts as arguments or --file FILE")
+    for i, tagged in enumerate(model.tag(texts)):
+        if i:
+            print()
+        print(" ".join(f"{w}/{t}" for w, t in zip(tagged.tokens, tagged.tags, strict=True)))
+        for kind, start, end, text in tagged.entities:
+            print(f"  {kind}\t{text}\t(tokens {start}-{end - 1})")
+    return 0
+
+
+def _registered_split(model, name: str, split: str):
+    """The split of a registered dataset whose tags the model knows (its first such target)."""
+    from rnnlab.data.tagging import get_tagging, load_tagged
+
+    spec = get_tagging(name)
+    if split not in spec.splits:
+        raise UsageError(f"{name} has splits {', '.join(spec.splits)}, not {split!r}")
+    known = set(model.tag_names)
+    for target in spec.targets:
+        data = load_tagged(name, split, target, model.scheme)
+        if data.scheme == model.scheme and {t for s in data.tags for t in s} <= known:
+            return data
+    raise UsageError(f"the tags of {name} ({', '.join(spec.targets)}) are not the model's "
+                     f"({', '.join(model.tag_names[:6])}...)")  # fmt: skip
+
+
+def cmd_evaluate(model, args) -> int:
+    """``rnnlab evaluate`` for a tagger: token accuracy and entity scores per type."""
+    from rnnlab.data.tagging import read_tagged_path, tagging_names
+    from rnnlab.metrics import format_entity_table
+    from rnnlab.tasks.tag import evaluate_tagger
+
+    if args.data in tagging_names():
+        data, where = _registered_split(model, args.data, args.split), f"{args.data} {args.split}"
+    elif Path(args.data).is_file():
+        data, where = read_tagged_path(args.data, scheme=model.scheme), args.data
+    else:
+        raise UsageError(f"{args.data!r} is neither a known tagging dataset "
+                         f"({', '.join(tagging_names())}) nor an existing file")  # fmt: skip
+    s = evaluate_tagger(model, data)
+    print(f"{where} ({s['sentences']:,} sentences, {s['tokens']:,} tokens): "
+          f"token accuracy {s['accuracy']:.4f}")  # fmt: skip
+    if s["entities"] is not None:
+        print(format_entity_table(s["entities"]))
+    return 0
