@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import torch
 from torch.utils.data import DataLoader, Dataset
 
 from rnnlab import saved
@@ -29,6 +30,7 @@ from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig, TranslationBatch
 from rnnlab.tasks.time_budget import BudgetSpent, TimeBudget
 from rnnlab.text import BucketBatchSampler, Vocab, pad_batch, tokenize
 from rnnlab.train import (
+    OnDevice,
     TrainConfig,
     Trainer,
     load_weights,
@@ -201,8 +203,8 @@ def train_translate(job: TranslateJob) -> TranslateResult:
     """Train on ``job``'s data, keep the best dev epoch, save to ``job.out``, score BLEU.
 
     With ``max_minutes`` the run stops once that much training time is spent (a checkpoint is
-    saved, ``resume`` goes on) and keeps the weights of its best finished epoch, or those at the
-    cut when no epoch has finished.
+    saved, ``resume`` goes on) and keeps the better on the dev loss of its best finished epoch
+    and its weights at the cut.
     """
     splits = load_translation(
         job.data, job.src_lang, job.tgt_lang, job.src_file, job.tgt_file, job.dev_src,
@@ -229,11 +231,7 @@ def train_translate(job: TranslateJob) -> TranslateResult:
     except BudgetSpent:
         budget_spent = True
         history = read_records(trainer.metrics_path)
-        if history and trainer.weights_path.is_file():
-            load_weights(model, trainer.weights_path)  # the best finished epoch
-        else:
-            save_weights(model, trainer.weights_path)  # no finished epoch: the weights at the cut
-        logger.warning("time budget spent after %d finished epochs", len(history))
+        _keep_the_better(model, trainer, history, dev_loader)
     model.eval()
     scores = {}
     for name in job.eval_splits:
@@ -242,3 +240,20 @@ def train_translate(job: TranslateJob) -> TranslateResult:
             scores[name] = {k: v for k, v in result.items() if k != "hypotheses"}
     Path(job.out, "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
     return TranslateResult(model, history, scores, budget_spent)
+
+
+def _keep_the_better(model: Seq2Seq, trainer: Trainer, history: list[dict], dev_loader) -> None:
+    """After a time budget's cut: keep (and save as the run's model) the better on the dev loss
+    of the best finished epoch and the weights at the cut."""
+    model.eval()
+    with torch.no_grad():
+        now = model.evaluate(OnDevice(dev_loader, trainer.device))["loss"]
+    finished = [r["dev_loss"] for r in history]
+    if not finished or now < min(finished):
+        save_weights(model, trainer.weights_path)
+        kept, value = "the weights at the cut", now
+    else:
+        load_weights(model, trainer.weights_path)
+        kept, value = "the best finished epoch", min(finished)
+    logger.warning("time budget spent after %d finished epochs: kept %s (dev loss %.4f)",
+                   len(history), kept, value)  # fmt: skip
