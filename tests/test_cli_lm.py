@@ -129,6 +129,18 @@ def test_train_options_reach_the_model(files, tmp_path):
     assert (model.text_format.start, model.text_format.end) == ("<bos>", "<eos>")
 
 
+def test_adaptive_softmax_and_variational_dropout_reach_the_saved_model(files, tmp_path):
+    args = ["train", "lm", "--data", files["grammar"], "--hidden", "16", "--layers", "2",
+            "--adaptive-softmax", "6,9", "--variational-dropout", "--dropout", "0.2",
+            "--epochs", "1", "--no-progress", "--out", tmp_path]  # fmt: skip
+    assert run(args)[0] == 0
+    model = rnnlab.load(tmp_path)
+    assert model.config.adaptive_cutoffs == (6, 9) and model.config.variational_dropout
+    assert model.rnn.variational_dropout
+    code, stdout, _ = run(["score", tmp_path, "the cat sat on the mat"])
+    assert code == 0 and "the cat sat on the mat" in stdout
+
+
 def test_ctrl_c_exits_130_and_resume_finishes(files, tmp_path, monkeypatch):
     args = ["train", "lm", "--data", files["hello"], "--level", "char", "--epochs", "2",
             "--bptt", "10", "--batch-size", "4", *TRAIN, "--out", tmp_path]  # fmt: skip

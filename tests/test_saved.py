@@ -152,7 +152,7 @@ def test_corrupt_config_json(broken, content):
     "changes, message",
     [
         ({"format": "keras"}, "format"),
-        ({"task": "tag"}, "unknown task 'tag'"),
+        ({"task": "parse"}, "unknown task 'parse'"),
         ({"model.hidden": 5}, "hidden"),
         ({"model.hidden_size": 0}, "hidden_size must be a positive int"),
         ({"model.cell": "tcn"}, "cell must be one of"),

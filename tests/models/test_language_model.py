@@ -118,6 +118,14 @@ def test_lengths_give_each_sequences_state_after_its_last_real_token():
         ({"dropout": 1.0}, "dropout"),
         ({"num_layers": 0}, "num_layers"),
         ({"tie_weights": True, "embed_dim": 4, "hidden_size": 5}, "tie_weights needs"),
+        ({"adaptive_cutoffs": (5, 3)}, "increasing"),
+        ({"adaptive_cutoffs": (0,)}, "increasing"),
+        ({"adaptive_cutoffs": ()}, "increasing"),
+        ({"adaptive_cutoffs": (3, 6), "hidden_size": 15}, "at least 16"),
+        (
+            {"adaptive_cutoffs": (4,), "tie_weights": True, "embed_dim": 6, "hidden_size": 6},
+            "cannot be combined",
+        ),  # fmt: skip
     ],
 )
 def test_config_errors(kw, match):
@@ -127,6 +135,8 @@ def test_config_errors(kw, match):
 
 def test_model_and_format_errors():
     vocab = Vocab(list(SPECIALS) + CHARS)
+    with pytest.raises(ValueError, match="every cutoff must be below 14"):
+        LanguageModel(LMConfig(len(vocab), hidden_size=16, adaptive_cutoffs=(5, 14)), vocab)
     with pytest.raises(ValueError, match="vocabulary of 15 for vocab_size=9"):
         LanguageModel(LMConfig(9), vocab)
     with pytest.raises(ValueError, match="start token 'x' is not in the vocabulary"):
@@ -310,6 +320,28 @@ def test_sentence_loss_is_the_mean_over_real_tokens():
     assert metrics["bits"] == pytest.approx(metrics["loss"] / math.log(2))
     with pytest.raises(TypeError, match="StreamLM"):
         model.loss(StreamBatch(torch.zeros(1, 2).long(), torch.zeros(1, 2).long(), True))
+
+
+def test_adaptive_softmax_gives_normalised_log_probs_and_the_same_loss_on_every_path():
+    model = word_model(hidden_size=16, adaptive_cutoffs=[6, 9])  # JSON's list taken as a tuple
+    assert model.config.adaptive_cutoffs == (6, 9)
+    model.eval()
+    ids = torch.randint(0, len(model.vocab), (3, 8))
+    logp, _ = model(ids)  # (B, T, V): log P(y | h), summing to one over the vocabulary
+    assert logp.shape == (3, 8, len(model.vocab))
+    torch.testing.assert_close(logp.logsumexp(-1), torch.zeros(3, 8), atol=1e-5, rtol=0)
+    # the training loss (head + the target's cluster only) equals the full distribution's
+    targets = torch.randint(1, len(model.vocab), (3, 8))
+    h, _ = model.features(ids)
+    full = F.cross_entropy(logp.flatten(0, 1), targets.flatten())
+    torch.testing.assert_close(model.nll(h, targets), full)
+    seqs = [[2, 4, 5, 6, 3], [2, 7, 11, 3]]
+    per_token = torch.cat([-manual_log_probs(model, s) for s in seqs]).detach()
+    torch.testing.assert_close(model.loss(collate_sentences(seqs)), per_token.mean())
+    framed = model._framed("the cat sat on a mat")
+    expected = manual_log_probs(model, framed).sum().item()
+    assert model.log_prob("the cat sat on a mat") == pytest.approx(expected, abs=1e-5)
+    assert isinstance(model.sample("the", seed=0), str)
 
 
 def test_evaluate_carries_the_state_over_stream_chunks():

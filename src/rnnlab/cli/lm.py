@@ -8,6 +8,7 @@ from pathlib import Path
 from rnnlab.cli.common import (
     UsageError,
     add_training_args,
+    int_list,
     load_model,
     print_saved,
     read_lines,
@@ -45,6 +46,9 @@ def add_train(sub) -> None:
     g.add_argument("--variational-dropout", action="store_true",
                    help="one dropout mask per sequence, the same at every step (Gal & "
                         "Ghahramani 2016)")  # fmt: skip
+    g.add_argument("--adaptive-softmax", type=int_list, metavar="CUTOFFS",
+                   help="adaptive softmax with these cluster boundaries, e.g. 2000,6000 (ids are "
+                        "frequency-sorted): most tokens cost a small softmax")  # fmt: skip
     g.add_argument("--tie", action="store_true",
                    help="output layer = the embedding (needs --embed = --hidden)")  # fmt: skip
     g = p.add_argument_group("training")
@@ -86,6 +90,7 @@ def cmd_train_lm(args) -> int:
             vocab_size=1, cell=args.cell, embed_dim=args.embed or args.hidden,
             hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout,
             tie_weights=args.tie, variational_dropout=args.variational_dropout,
+            adaptive_cutoffs=args.adaptive_softmax,
         ),
         train=train_config(args),
         resume=args.resume,

@@ -7,6 +7,16 @@ Symbols: B batch, T time, E embedding size, H hidden units, L layers, V vocabula
     z_t = W_out dropout(h_t) + b_out              (B, T, V); W_out is the embedding when tied
     P(y_t | y_<t) = softmax(z_t)
 
+or, with an adaptive softmax (Grave et al. 2017; ``adaptive_cutoffs``), the frequency-sorted
+vocabulary split into a head of frequent words and tail clusters c_1 .. c_K:
+
+    P(y | h) = softmax(W_head h)[y]                                 y in the head
+    P(y | h) = softmax(W_head h)[c_k] * softmax(W_k P_k h)[y]      y in cluster c_k
+
+where a tail cluster's words get a smaller projection P_k (H -> H / 4^k). Most tokens are head
+words, so a training step computes a small softmax for most of them (PyTorch's
+``AdaptiveLogSoftmaxWithLoss``); the model's "logits" are then the exact log-probabilities.
+
 By the chain rule a text's probability is the product of its tokens' conditionals,
 
     P(y_1, y_2, y_3) = P(y_1) P(y_2 | y_1) P(y_3 | y_1, y_2),
@@ -60,6 +70,9 @@ class LMConfig:
     tie_weights: bool = False  # the output layer reuses the embedding (embed_dim == hidden_size)
     # one dropout mask per sequence at every dropout site (Gal & Ghahramani 2016), not per step
     variational_dropout: bool = False
+    # adaptive softmax: ids where the head and each tail cluster end, e.g. (2000, 6000); None:
+    # one full softmax. Ids are frequency-sorted (Vocab.build), so the head holds frequent words.
+    adaptive_cutoffs: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "embed_dim", "hidden_size", "num_layers"):
@@ -70,6 +83,22 @@ class LMConfig:
             raise ValueError(f"cell must be one of {tuple(CELLS)}, got {self.cell!r}")
         if isinstance(self.dropout, bool) or not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.adaptive_cutoffs is not None:
+            cuts = tuple(self.adaptive_cutoffs)  # JSON gives a list
+            if (not cuts or any(isinstance(c, bool) or not isinstance(c, int) for c in cuts)
+                    or list(cuts) != sorted(set(cuts)) or cuts[0] < 1):  # fmt: skip
+                raise ValueError(
+                    "adaptive_cutoffs must be increasing positive ids, got "
+                    f"{self.adaptive_cutoffs!r}"
+                )
+            if self.hidden_size < 4 ** len(cuts):
+                raise ValueError(
+                    f"{len(cuts)} tail clusters project to hidden_size / 4^k units: hidden_size "
+                    f"must be at least {4 ** len(cuts)}, got {self.hidden_size}"
+                )
+            if self.tie_weights:
+                raise ValueError("tie_weights and adaptive_cutoffs cannot be combined")
+            self.adaptive_cutoffs = cuts
         if self.tie_weights and self.embed_dim != self.hidden_size:
             raise ValueError(
                 f"tie_weights needs embed_dim == hidden_size, got {self.embed_dim} and "
@@ -152,7 +181,18 @@ class LanguageModel(nn.Module):
             dropout=c.dropout if c.num_layers > 1 else 0.0,
             variational_dropout=c.variational_dropout,
         )  # fmt: skip
-        self.out = nn.Linear(c.hidden_size, c.vocab_size)
+        if c.adaptive_cutoffs:
+            if c.adaptive_cutoffs[-1] >= c.vocab_size - 1:
+                raise ValueError(
+                    f"adaptive softmax cutoffs {list(c.adaptive_cutoffs)} leave no words for the "
+                    f"last cluster of a vocabulary of {c.vocab_size}: every cutoff must be below "
+                    f"{c.vocab_size - 1}"
+                )
+            self.out = nn.AdaptiveLogSoftmaxWithLoss(
+                c.hidden_size, c.vocab_size, list(c.adaptive_cutoffs), div_value=4.0
+            )
+        else:
+            self.out = nn.Linear(c.hidden_size, c.vocab_size)
         # Untied: PyTorch's initialisation (embedding ~ N(0, 1), so that the gates respond to
         # the input from the first step; Zaremba's U(-0.1, 0.1) learns several times slower
         # with Adam on tiny-shakespeare). Tied: the one matrix is the output layer too, so
@@ -180,13 +220,40 @@ class LanguageModel(nn.Module):
                 sequence's state after its last real token.
 
         Returns:
-            logits (B, T, V) and the state after the last step.
+            logits (B, T, V) (with an adaptive softmax: the log-probabilities) and the state
+            after the last step.
         """
+        h, state = self.features(ids, state, lengths)  # (B, T, H)
+        return self.logits(h), state  # (B, T, V)
+
+    def features(self, ids: torch.Tensor, state=None, lengths: torch.Tensor | None = None):
+        """The top layer's states after dropout, (B, T, H), and the state after the last step:
+        what the output layer reads (arguments as :meth:`forward`)."""
         if ids.dim() != 2:
             raise ValueError(f"ids must be (B, T), got shape {tuple(ids.shape)}")
         emb = self._drop(self.embedding(ids))  # (B, T, E)
         h, state = self.rnn(emb, state, lengths=lengths)  # (B, T, H)
-        return self.out(self._drop(h)), state  # (B, T, V)
+        return self._drop(h), state
+
+    def logits(self, h: torch.Tensor) -> torch.Tensor:
+        """Output scores (B, T, V) of features (B, T, H): z_t = W_out h_t + b_out, or the
+        adaptive softmax's log P(y | h_t) (already normalised)."""
+        if isinstance(self.out, nn.AdaptiveLogSoftmaxWithLoss):
+            B, T, H = h.shape
+            return self.out.log_prob(h.reshape(B * T, H)).view(B, T, -1)  # (B, T, V)
+        return self.out(h)  # (B, T, V)
+
+    def nll(self, h: torch.Tensor, targets: torch.Tensor, ignore_pad: bool = False):
+        """Mean -log P(y_t | y_<t) over targets (B, T) given features h (B, T, H); targets equal
+        to ``<pad>`` (0) are skipped when ``ignore_pad``. With an adaptive softmax only each
+        target's head and cluster are computed, not the whole vocabulary."""
+        h2, y = h.reshape(-1, h.shape[-1]), targets.reshape(-1)  # (B*T, H), (B*T,)
+        if ignore_pad:
+            real = y != 0
+            h2, y = h2[real], y[real]  # (N, H), (N,)
+        if isinstance(self.out, nn.AdaptiveLogSoftmaxWithLoss):
+            return self.out(h2, y).loss
+        return F.cross_entropy(self.out(h2), y)
 
     def _drop(self, x: torch.Tensor) -> torch.Tensor:
         """Dropout on (B, T, F): a fresh mask per step, or one per sequence (variational)."""
@@ -207,9 +274,8 @@ class LanguageModel(nn.Module):
                 f"LanguageModel.loss takes a SentenceBatch, got {type(batch).__name__}; "
                 "contiguous-stream batches are trained through StreamLM(model, batch_size)"
             )
-        logits, _ = self(batch.inputs, lengths=batch.lengths)  # (B, T, V)
-        # padded targets are <pad> = 0 and ignored
-        return F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(), ignore_index=0)
+        h, _ = self.features(batch.inputs, lengths=batch.lengths)  # (B, T, H)
+        return self.nll(h, batch.targets, ignore_pad=True)  # padded targets are <pad> = 0
 
     @torch.no_grad()
     def evaluate(self, loader: Iterable) -> dict[str, float]:
@@ -322,7 +388,7 @@ class LanguageModel(nn.Module):
     def _log_probs(self, seqs: list[list[int]]) -> list[torch.Tensor]:
         """Per-target log-probs of framed id sequences, read in time chunks with the state
         carried (the same numbers as one long forward, with bounded memory)."""
-        device = self.out.weight.device
+        device = self.embedding.weight.device
         B, T = len(seqs), max(len(s) for s in seqs) - 1
         inputs = torch.zeros(B, T, dtype=torch.long)  # (B, T), right-padded
         targets = torch.zeros(B, T, dtype=torch.long)  # (B, T)
@@ -424,7 +490,7 @@ class LanguageModel(nn.Module):
             banned.append(self.vocab.unk_id)  # a character model has no unknown characters
         out: list[int] = []
         with _eval_mode(self):
-            device = self.out.weight.device
+            device = self.embedding.weight.device
             logits, state = self(torch.tensor([context], device=device))  # (1, T, V)
             for _ in range(max_tokens):
                 z = logits[0, -1].float().cpu()  # (V,)

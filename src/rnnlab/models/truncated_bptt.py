@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from rnnlab.models.language_model import LanguageModel
@@ -60,12 +59,12 @@ class StreamLM(nn.Module):
         state = None
         if not batch.first:
             state = (self.carry_h, self.carry_c) if lstm else self.carry_h
-        logits, state = self.lm(batch.inputs, state)  # (B, T, V)
+        h, state = self.lm.features(batch.inputs, state)  # (B, T, H)
         # detach between chunks; rebinding (not copy_) leaves the tensors autograd saved intact
         self.carry_h = (state[0] if lstm else state).detach()
         if lstm:
             self.carry_c = state[1].detach()
-        return F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten())
+        return self.lm.nll(h, batch.targets)
 
     def evaluate(self, loader: Iterable) -> dict[str, float]:
         """:meth:`LanguageModel.evaluate` of the wrapped model."""

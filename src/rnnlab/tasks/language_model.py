@@ -201,7 +201,7 @@ def evaluate_lm(model: LanguageModel, corpus: Corpus, batch_size: int = 1) -> di
     else:
         loader = _eval_stream(model, corpus, batch_size)
         tokens = loader.num_targets
-    device = model.out.weight.device
+    device = model.embedding.weight.device
     was_training = model.training
     model.eval()
     try:
