@@ -16,7 +16,7 @@ meanwhile: two runs on two cores measure each other.
 
     RNNLAB_DATA=../shared/data python benchmarks/translation.py                 # 2 x 30 min
     RNNLAB_DATA=../shared/data python benchmarks/translation.py --peers         # + 30 min
-    RNNLAB_DATA=../shared/data python benchmarks/translation.py --minutes 1     # a smoke run
+    RNNLAB_DATA=../shared/data python benchmarks/translation.py --minutes 1 --limit 50  # smoke
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def steps_per_second(config: Seq2SeqConfig, splits: dict, steps: int = 12) -> tu
     return steps / (time.perf_counter() - started), len(loader)
 
 
-def run_ours(name: str, minutes: float, out: Path, splits: dict) -> dict:
+def run_ours(name: str, minutes: float, out: Path, splits: dict, limit: int | None) -> dict:
     """Train model ``name`` for ``minutes`` of training; its figures and BLEU scores."""
     t0 = time.time()
     config = MODELS[name]
@@ -106,12 +106,14 @@ def run_ours(name: str, minutes: float, out: Path, splits: dict) -> dict:
         "train_s": train_s,
         "budget_spent": result.budget_spent,
     }
-    test = splits["test2016"]
+    test, dev = splits["test2016"], splits["dev"]
+    if limit:
+        test, dev = test.head(limit), dev.head(limit)
     for label, beam in (("greedy", 1), ("beam5", 5)):
         s = evaluate_bleu(model, test, beam=beam, alpha=1.0)
         figures[label] = {k: v for k, v in s.items() if k != "hypotheses"}
         figures[label]["samples"] = s["hypotheses"][:3]
-    figures["dev_beam5"] = evaluate_bleu(model, splits["dev"], beam=5, alpha=1.0)["bleu"]
+    figures["dev_beam5"] = evaluate_bleu(model, dev, beam=5, alpha=1.0)["bleu"]
     figures["wall_s"] = time.time() - t0
     return figures
 
@@ -149,6 +151,8 @@ def main() -> None:
                     help=f"of {', '.join(MODELS)} (default: %(default)s)")  # fmt: skip
     ap.add_argument("--minutes", type=float, default=30, help="training budget of each model")
     ap.add_argument("--peers", action="store_true", help="also run the peer script, same budget")
+    ap.add_argument("--limit", type=int, help="score only the first N test and dev sentences "
+                                              "(smoke runs)")  # fmt: skip
     ap.add_argument("--threads", type=int, default=2, help="(default: %(default)s)")
     ap.add_argument("--out", help="keep the run directories here (default: a temporary folder)")
     ap.add_argument("--json", help="also write every figure to this JSON file")
@@ -158,8 +162,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
-          f"{torch.__version__}, {args.threads} threads; Multi30k de->en, test2016 (1,000 "
-          f"sentences), BLEU = sacreBLEU 13a on lower-cased text")  # fmt: skip
+          f"{torch.__version__}, {args.threads} threads; Multi30k de->en, test2016 "
+          f"({args.limit or 1000} sentences), BLEU: sacreBLEU 13a, lower-cased")  # fmt: skip
     print("| model | budget | test2016 BLEU greedy | beam 5 | dev beam 5 | progress | train | "
           "wall |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|")
@@ -170,7 +174,7 @@ def main() -> None:
         for name in args.models.split(","):
             if name not in MODELS:
                 sys.exit(f"unknown model {name!r}; known: {', '.join(MODELS)}")
-            r = run_ours(name, args.minutes, root / name, splits)
+            r = run_ours(name, args.minutes, root / name, splits, args.limit)
             everything[name] = r
             print(f"| {describe(name, r)} ({r['params']:,} params) | {args.minutes:g} min | "
                   f"**{r['greedy']['bleu']:.2f}** | **{r['beam5']['bleu']:.2f}** | "

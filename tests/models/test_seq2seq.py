@@ -116,7 +116,7 @@ def test_loss_is_the_mean_over_real_target_tokens():
 
 
 def test_learns_to_reverse_sequences():
-    """Reverse 3-6 symbols (8 kinds): after 250 Adam steps, >= 95% of unseen sequences come out
+    """Reverse 3-6 symbols (8 kinds): after 300 Adam steps, >= 95% of unseen sequences come out
     exactly reversed (chance: ~0)."""
     torch.manual_seed(0)
     r = random.Random(0)
@@ -124,7 +124,7 @@ def test_learns_to_reverse_sequences():
                         hidden_size=32, dropout=0.0)  # fmt: skip
     m = Seq2Seq(cfg, VOCAB, VOCAB)
     opt = torch.optim.Adam(m.parameters(), lr=1e-2)
-    for _ in range(250):
+    for _ in range(300):
         loss = m.loss(make_batch(random_pairs(r, 32)))
         opt.zero_grad()
         loss.backward()

@@ -224,6 +224,12 @@ class Seq2Seq(nn.Module):
         self.readout = nn.Linear(K + Hd if luong else Hd + K + E, E)
         self.out = nn.Linear(E, c.tgt_vocab_size)
         if c.tie_embeddings:
+            # one matrix is the output layer too: N(0, 1/E) (fairseq's scale for a shared matrix)
+            # and a zero bias; PyTorch's N(0, 1) would start the softmax far too peaked
+            nn.init.normal_(self.tgt_embedding.weight, 0.0, E**-0.5)
+            with torch.no_grad():
+                self.tgt_embedding.weight[0].zero_()  # <pad>
+            nn.init.zeros_(self.out.bias)
             self.out.weight = self.tgt_embedding.weight  # (V, E)
 
     # ---- encoder -------------------------------------------------------------------------
