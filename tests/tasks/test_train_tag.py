@@ -82,7 +82,7 @@ def context_task(n: int, seed: int, names, places):
 def test_tags_come_from_context_and_carry_over_to_unseen_words(tmp_path, crf):
     train = write_tagged(tmp_path / "train.tsv", *context_task(200, 1, NAMES[:7], PLACES[:5]))
     dev = write_tagged(tmp_path / "dev.tsv", *context_task(100, 2, NAMES[7:], PLACES[5:]))
-    result = train_tagger(job(train, tmp_path / "run", dev, crf=crf, chars=True, epochs=5))
+    result = train_tagger(job(train, tmp_path / "run", dev, crf=crf, epochs=5))
     f1 = result.scores["dev"]["entities"]["overall"]["f1"]
     # names in dev are unseen: a tagger that guessed one type for every name would score ~0.5
     assert f1 > 0.9, f1
