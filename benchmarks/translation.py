@@ -17,11 +17,17 @@ meanwhile: two runs on two cores measure each other.
     RNNLAB_DATA=../shared/data python benchmarks/translation.py                 # 2 x 30 min
     RNNLAB_DATA=../shared/data python benchmarks/translation.py --peers         # + 30 min
     RNNLAB_DATA=../shared/data python benchmarks/translation.py --minutes 1 --limit 50  # smoke
+    RNNLAB_DATA=../shared/data python benchmarks/translation.py --speed  # s/batch against the peer
+
+`--speed` times one training step (forward, backward, clip, Adam) of our three decoders and of the
+peer's model (its class, imported from the peer script) on the same Multi30k batches of 128 pairs,
+interleaved, and prints medians.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -135,6 +141,55 @@ def run_peer(budget_s: float) -> dict | None:
     return res
 
 
+def speed(splits: dict, batches: int = 6, repeats: int = 3) -> None:
+    """Median seconds per training step, ours against the peer's model, on the same batches."""
+    import importlib.util
+
+    import torch.nn.functional as F
+
+    spec = importlib.util.spec_from_file_location("peer", PEERS / "multi30k_gru_attn.py")
+    peer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(peer)  # its Seq2Seq; importing runs nothing else
+    ours = {name: build_model(TranslateJob(model=MODELS[name]), splits["train"]) for name in MODELS}
+    first = next(iter(ours.values()))
+    data = PairDataset.encode(splits["train"], first, 80)
+    sample = list(itertools.islice(pair_loader(data, TRAIN["batch_size"], True, 1), batches))
+    theirs = peer.Seq2Seq(len(first.src_vocab), len(first.tgt_vocab))
+
+    def step(model, loss_of):
+        optimizer = torch.optim.Adam(model.parameters(), TRAIN["lr"])
+
+        def run(batch):
+            optimizer.zero_grad(set_to_none=True)
+            loss_of(batch).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), TRAIN["clip_norm"])
+            optimizer.step()
+
+        return run
+
+    def peer_loss(tf):
+        def loss(b):  # the peer reads <bos> y <eos> and predicts all but <bos>
+            logits = theirs(b.src, b.src_lengths, torch.cat([b.tgt_in[:, :1], b.tgt_out], 1), tf)
+            return F.cross_entropy(logits.flatten(0, 1), b.tgt_out.flatten(), ignore_index=0)
+
+        return loss
+
+    runs = {f"ours {n} ({MODELS[n].attention})": step(m, m.loss) for n, m in ours.items()}
+    runs["peer, teacher forcing 0.5"] = step(theirs, peer_loss(0.5))
+    runs["peer, teacher forcing 1.0"] = step(theirs, peer_loss(1.0))
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    for r in range(repeats + 1):  # the first pass warms up
+        for batch in sample:
+            for name, run in runs.items():
+                started = time.perf_counter()
+                run(batch)
+                if r:
+                    times[name].append(time.perf_counter() - started)
+    for name, t in times.items():
+        t.sort()
+        print(f"| {name} | {t[len(t) // 2]:.3f} s/batch |", flush=True)
+
+
 def describe(name: str, r: dict) -> str:
     c = r["config"]
     dec = c["dec_hidden_size"] or 2 * c["hidden_size"]
@@ -151,6 +206,7 @@ def main() -> None:
                     help=f"of {', '.join(MODELS)} (default: %(default)s)")  # fmt: skip
     ap.add_argument("--minutes", type=float, default=30, help="training budget of each model")
     ap.add_argument("--peers", action="store_true", help="also run the peer script, same budget")
+    ap.add_argument("--speed", action="store_true", help="only time training steps vs the peer")
     ap.add_argument("--limit", type=int, help="score only the first N test and dev sentences "
                                               "(smoke runs)")  # fmt: skip
     ap.add_argument("--threads", type=int, default=2, help="(default: %(default)s)")
@@ -164,10 +220,13 @@ def main() -> None:
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
           f"{torch.__version__}, {args.threads} threads; Multi30k de->en, test2016 "
           f"({args.limit or 1000} sentences), BLEU: sacreBLEU 13a, lower-cased")  # fmt: skip
+    splits = load_translation("multi30k", "de", "en", progress=False)
+    if args.speed:
+        print("| model | median time per training step |\n|---|---|")
+        return speed(splits)
     print("| model | budget | test2016 BLEU greedy | beam 5 | dev beam 5 | progress | train | "
           "wall |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|")
-    splits = load_translation("multi30k", "de", "en", progress=False)
     everything = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.out or tmp)
