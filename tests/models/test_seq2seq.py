@@ -136,6 +136,7 @@ def test_learns_to_reverse_sequences():
     assert exact >= 0.95, exact
     # attention rows: one per output token (and <eos>), summing to 1 over the source tokens
     for o, (s, _) in zip(out[:20], test[:20], strict=True):
+        assert o.finished and o.output_tokens == [*o.tokens, "<eos>"]
         assert o.attention.shape == (len(o.tokens) + 1, len(s))
         torch.testing.assert_close(o.attention.sum(-1), torch.ones(len(o.tokens) + 1))
     # reversal attends mostly to the mirrored source position: output i reads source n - 1 - i
@@ -158,6 +159,16 @@ def test_translate_errors_and_eval_mode():
         m.translate(["  "])
     m.translate(["a b"])
     assert m.training  # restored
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_a_translation_cut_at_max_len_has_one_attention_row_per_token(beam):
+    m = model("gru", "bahdanau").float()
+    with torch.no_grad():
+        m.out.bias[VOCAB.eos_id] = -100.0  # never ends
+    [t] = m.translate(["a b c"], beam=beam, max_len=4)
+    assert not t.finished and len(t.tokens) == 4 and t.output_tokens == t.tokens
+    assert t.attention.shape == (4, 3)
 
 
 @pytest.mark.parametrize(

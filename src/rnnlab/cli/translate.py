@@ -133,8 +133,8 @@ def cmd_translate(args) -> int:
         from rnnlab.inspect.attention_plot import plot_attention
 
         title = f"{texts[0]}\n-> {r.text}"
-        path = plot_attention(r.attention, r.src_tokens, [*r.tokens, "<eos>"],
-                              args.show_attention, title)  # fmt: skip
+        path = plot_attention(r.attention, r.src_tokens, r.output_tokens, args.show_attention,
+                              title)  # fmt: skip
         print(f"attention of the first translation drawn to {path}", file=sys.stderr)
     return 0
 

@@ -48,7 +48,7 @@ from rnnlab.models.attention import ATTENTIONS, make_attention
 from rnnlab.nn.gru_bptt import GRUFunction
 from rnnlab.nn.lstm_bptt import LSTMFunction
 from rnnlab.text.tokenize import tokenize
-from rnnlab.text.vocab import Vocab
+from rnnlab.text.vocab import EOS, Vocab
 
 __all__ = [
     "Memory",
@@ -150,14 +150,21 @@ class Memory(NamedTuple):
 @dataclass
 class Translation:
     """One decoded sentence: its text, target tokens (without ``<eos>``), model score
-    (sum of log-probabilities, ``<eos>`` included), and attention (one row over the source
-    tokens per output token, ``<eos>`` last; None without attention)."""
+    (sum of log-probabilities, ``<eos>`` included), attention (one row over the source tokens
+    per output token, ``<eos>`` last when the sentence ended; None without attention), and
+    whether it ended with ``<eos>`` (False: cut at the length limit)."""
 
     text: str
     tokens: list[str]
     src_tokens: list[str]
     score: float
-    attention: torch.Tensor | None  # (len(tokens) + 1, len(src_tokens))
+    attention: torch.Tensor | None  # (len(output_tokens), len(src_tokens))
+    finished: bool = True
+
+    @property
+    def output_tokens(self) -> list[str]:
+        """The tokens the attention rows belong to: ``tokens``, then ``<eos>`` if it ended."""
+        return [*self.tokens, EOS] if self.finished else list(self.tokens)
 
 
 _NO_SPACE_BEFORE = re.compile(r" ([.,!?;:%)\]}]|'s|'re|'ve|'ll|'d|'m|n't)(?= |$)")
@@ -415,7 +422,9 @@ class Seq2Seq(nn.Module):
                 for i, hyp in zip(idx, hyps, strict=True):
                     words = self.tgt_vocab.decode(hyp.tokens, skip_special=True)
                     att = None if hyp.attention is None else hyp.attention[:, : len(toks[i])]
-                    out[i] = Translation(detokenize(words), words, toks[i], hyp.score, att)
+                    out[i] = Translation(
+                        detokenize(words), words, toks[i], hyp.score, att, hyp.finished
+                    )
         finally:
             self.train(was_training)
         return out  # type: ignore[return-value]
