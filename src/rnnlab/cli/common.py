@@ -50,15 +50,16 @@ def cell_list(text: str) -> tuple[str, ...]:
     return cells
 
 
-def add_training_args(g, *, lr: float, out: str, patience: int = 3) -> None:
+def add_training_args(g, *, lr: float, out: str, epochs: int = 10, clip: float = 5.0,
+                      patience: int = 3) -> None:  # fmt: skip
     """The options every ``rnnlab train TASK`` shares (optimiser, clipping, early stopping,
     seed, device, output directory, resume), added to the argument group ``g``."""
-    g.add_argument("--epochs", type=int, default=10, help="maximum epochs")
+    g.add_argument("--epochs", type=int, default=epochs, help="maximum epochs")
     g.add_argument("--lr", type=float, default=lr, help="learning rate")
     g.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam",
                    help="optimizer")  # fmt: skip
     g.add_argument("--weight-decay", type=float, default=0.0, help="L2 / decoupled decay")
-    g.add_argument("--clip", type=float, default=5.0, help="max gradient norm (0: no clipping)")
+    g.add_argument("--clip", type=float, default=clip, help="max gradient norm (0: no clipping)")
     g.add_argument("--patience", type=int, default=patience, help="early stopping (0: off)")
     g.add_argument("--seed", type=int, default=0, help="random seed")
     g.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
@@ -93,3 +94,9 @@ def run_training(train, job, out: str):
 def print_saved(out: str, files: str = "config.json, vocab.json") -> None:
     """The closing line of ``rnnlab train``: where the model directory is and what it holds."""
     print(f"saved to {out} (model.safetensors, {files}, metrics.jsonl, learning_curve.png)")
+
+
+def print_budget_spent(minutes: float, epochs: int) -> None:
+    """The line after a run that ``--max-minutes`` ended."""
+    print(f"the {minutes:g}-minute budget is spent after {epochs} finished epochs; continue "
+          "with the same command and --resume")  # fmt: skip

@@ -10,6 +10,7 @@ from rnnlab.cli.common import (
     add_training_args,
     int_list,
     load_model,
+    print_budget_spent,
     print_saved,
     read_lines,
     run_training,
@@ -99,8 +100,7 @@ def cmd_train_lm(args) -> int:
     if result is None:
         return 130
     if result.budget_spent:
-        print(f"the {args.max_minutes:g}-minute budget is spent after {len(result.history)} "
-              "finished epochs; continue with the same command and --resume")  # fmt: skip
+        print_budget_spent(args.max_minutes, len(result.history))
     for split, s in result.scores.items():
         print(f"{split}: {per_token(s, result.model.level)}")
     print_saved(args.out)

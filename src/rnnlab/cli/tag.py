@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from rnnlab.cli.common import UsageError, load_model, read_lines
+from rnnlab.cli.common import (
+    UsageError,
+    add_training_args,
+    load_model,
+    print_saved,
+    read_lines,
+    run_training,
+    train_config,
+)
 
 
 def add_train(sub) -> None:
@@ -43,26 +50,14 @@ def add_train(sub) -> None:
     g.add_argument("--singleton-unk", type=float, default=0.5,
                    help="probability of training a word seen once as <unk>")  # fmt: skip
     g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=int, default=20, help="maximum epochs")
     g.add_argument("--batch-size", type=int, default=32, help="sentences per batch")
-    g.add_argument("--lr", type=float, default=2e-3, help="learning rate")
-    g.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam",
-                   help="optimizer")  # fmt: skip
-    g.add_argument("--weight-decay", type=float, default=0.0, help="L2 / decoupled decay")
-    g.add_argument("--clip", type=float, default=5.0, help="max gradient norm (0: no clipping)")
-    g.add_argument("--patience", type=int, default=5, help="early stopping (0: off)")
-    g.add_argument("--seed", type=int, default=0, help="random seed")
-    g.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
-    g.add_argument("--out", default="runs/tag", help="the model directory to write")
-    g.add_argument("--resume", action="store_true", help="continue the run saved in --out")
-    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_training_args(g, lr=2e-3, out="runs/tag", epochs=20, patience=5)
     p.set_defaults(func=cmd_train_tag)
 
 
 def cmd_train_tag(args) -> int:
     from rnnlab.models.tagger import TaggerConfig
     from rnnlab.tasks.tag import TagJob, train_tagger
-    from rnnlab.train import TrainConfig
 
     job = TagJob(
         data=args.data, out=args.out, dev=args.dev, target=args.target, scheme=args.scheme,
@@ -74,25 +69,16 @@ def cmd_train_tag(args) -> int:
             hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout, crf=args.crf,
             singleton_unk=args.singleton_unk,
         ),
-        train=TrainConfig(
-            epochs=args.epochs, lr=args.lr, optimizer=args.optimizer,
-            weight_decay=args.weight_decay, clip_norm=args.clip or None, monitor="f1",
-            mode="max", patience=args.patience or None, seed=args.seed, device=args.device,
-            progress=not args.no_progress,
-        ),
+        train=train_config(args, monitor="f1", mode="max"),
         resume=args.resume,
     )  # fmt: skip
-    try:
-        result = train_tagger(job)
-    except KeyboardInterrupt:
-        print(f"interrupted: a checkpoint is in {args.out}; continue with the same command "
-              "and --resume", file=sys.stderr)  # fmt: skip
+    result = run_training(train_tagger, job, args.out)
+    if result is None:
         return 130
     for split, s in result.scores.items():
         f1 = f"  entity F1 {s['entities']['overall']['f1']:.4f}" if s["entities"] else ""
         print(f"{split}: token accuracy {s['accuracy']:.4f}{f1}")
-    print(f"saved to {args.out} (model.safetensors, config.json, vocab.json, tags.json, "
-          "metrics.jsonl, learning_curve.png)")  # fmt: skip
+    print_saved(args.out, "config.json, vocab.json, tags.json")
     return 0
 
 

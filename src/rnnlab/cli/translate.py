@@ -6,7 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from rnnlab.cli.common import UsageError, load_model
+from rnnlab.cli.common import (
+    UsageError,
+    add_training_args,
+    load_model,
+    print_budget_spent,
+    print_saved,
+    run_training,
+    train_config,
+)
 
 
 def add_train(sub) -> None:
@@ -47,26 +55,17 @@ def add_train(sub) -> None:
                         "step by step)")  # fmt: skip
     g.add_argument("--label-smoothing", type=float, default=0.0, help="of the training loss")
     g.add_argument("--batch-size", type=int, default=128, help="sentence pairs per batch")
-    g.add_argument("--epochs", type=int, default=10, help="maximum epochs")
-    g.add_argument("--lr", type=float, default=1e-3, help="learning rate (Adam)")
-    g.add_argument("--clip", type=float, default=1.0, help="max gradient norm (0: no clipping)")
-    g.add_argument("--patience", type=int, default=3, help="early stopping (0: off)")
     g.add_argument("--max-minutes", type=float,
                    help="stop after this much training time; --resume goes on")  # fmt: skip
     g.add_argument("--beam", type=int, default=5, help="beam size of the final BLEU (1: greedy)")
     g.add_argument("--alpha", type=float, default=1.0, help="length normalisation of the beam")
-    g.add_argument("--seed", type=int, default=0, help="random seed")
-    g.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
-    g.add_argument("--out", default="runs/mt", help="the model directory to write")
-    g.add_argument("--resume", action="store_true", help="continue the run saved in --out")
-    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_training_args(g, lr=1e-3, out="runs/mt", clip=1.0)
     p.set_defaults(func=cmd_train_translate)
 
 
 def cmd_train_translate(args) -> int:
     from rnnlab.models.seq2seq import Seq2SeqConfig
     from rnnlab.tasks.translate import TranslateJob, train_translate
-    from rnnlab.train import TrainConfig
 
     data = args.data if args.data or args.src_file else "multi30k"
     job = TranslateJob(
@@ -82,26 +81,17 @@ def cmd_train_translate(args) -> int:
             teacher_forcing=args.teacher_forcing, label_smoothing=args.label_smoothing,
             tie_embeddings=not args.no_tie,
         ),
-        train=TrainConfig(
-            epochs=args.epochs, lr=args.lr, clip_norm=args.clip or None,
-            patience=args.patience or None, seed=args.seed, device=args.device,
-            progress=not args.no_progress,
-        ),
+        train=train_config(args),
         resume=args.resume,
     )  # fmt: skip
-    try:
-        result = train_translate(job)
-    except KeyboardInterrupt:
-        print(f"interrupted: a checkpoint is in {args.out}; continue with the same command "
-              "and --resume", file=sys.stderr)  # fmt: skip
+    result = run_training(train_translate, job, args.out)
+    if result is None:
         return 130
     if result.budget_spent:
-        print(f"the {args.max_minutes:g}-minute budget is spent after {len(result.history)} "
-              "finished epochs; continue with the same command and --resume")  # fmt: skip
+        print_budget_spent(args.max_minutes, len(result.history))
     for split, s in result.scores.items():
         print(f"{split}: BLEU {s['bleu']:.2f} ({s['decoding']}; {s['detail']})")
-    print(f"saved to {args.out} (model.safetensors, config.json, src_vocab.json, tgt_vocab.json, "
-          "metrics.jsonl, scores.json, learning_curve.png)")  # fmt: skip
+    print_saved(args.out, "config.json, src_vocab.json, tgt_vocab.json, scores.json")
     return 0
 
 
