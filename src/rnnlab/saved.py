@@ -184,3 +184,24 @@ def _load_translator(root: Path, config: Seq2SeqConfig, languages: tuple) -> Seq
         raise CheckpointError(f"{root}: config.json and the vocabularies disagree: {e}") from e
     load_weights(model, root / WEIGHTS)
     return model
+
+
+def check_same_run(model, out: str | os.PathLike) -> None:
+    """Refuse to resume a run in ``out`` that was started with other settings or data: its
+    ``config.json`` and ``vocab.json`` must equal what ``model`` would write.
+
+    Raises:
+        FileNotFoundError: ``out`` holds no run to resume.
+        ValueError: naming the settings that differ.
+    """
+    path = Path(out, CONFIG)
+    if not path.is_file():
+        raise FileNotFoundError(f"nothing to resume in {out}: no checkpoint ({path} is missing)")
+    old = json.loads(path.read_text(encoding="utf-8"))
+    new = config_of(model)
+    if old != new or Vocab.load(Path(out, VOCAB)).itos != model.vocab.itos:
+        changed = sorted(k for k in new if old.get(k) != new[k]) or ["vocabulary"]
+        raise ValueError(
+            f"cannot resume {out}: it was trained with different {', '.join(changed)}; "
+            "use the original options, or a new --out"
+        )

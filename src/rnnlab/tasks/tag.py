@@ -131,7 +131,7 @@ def train_tagger(job: TagJob) -> TagResult:
                 len(train), len(splits["dev"]), len(words), len(tags),
                 sum(p.numel() for p in model.parameters()))  # fmt: skip
     if job.resume:
-        _check_same_run(model, job.out)
+        saved.check_same_run(model, job.out)
     else:
         saved.save_config(model, job.out)
     loaders = {name: loader(model, split, job.batch_size, name == "train", tcfg.seed)
@@ -142,21 +142,6 @@ def train_tagger(job: TagJob) -> TagResult:
               if name in splits}  # fmt: skip
     Path(job.out, "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
     return TagResult(model, history, scores)
-
-
-def _check_same_run(model: SequenceTagger, out: str) -> None:
-    """Refuse to resume a run in ``out`` that was started with other settings or data."""
-    path = Path(out, saved.CONFIG)
-    if not path.is_file():
-        raise FileNotFoundError(f"nothing to resume in {out}: no checkpoint ({path} is missing)")
-    old = json.loads(path.read_text(encoding="utf-8"))
-    new = saved.config_of(model)
-    if old != new or Vocab.load(Path(out, saved.VOCAB)).itos != model.vocab.itos:
-        changed = sorted(k for k in new if old.get(k) != new[k]) or ["vocabulary"]
-        raise ValueError(
-            f"cannot resume {out}: it was trained with different {', '.join(changed)}; "
-            "use the original options, or a new --out"
-        )
 
 
 def evaluate_tagger(model: SequenceTagger, data: TaggedSentences,
