@@ -243,8 +243,8 @@ def test_evaluate_on_a_registered_corpus(trained, data_root, tmp_path):
 @pytest.mark.parametrize(
     "argv, fragments",
     [
-        (["sample", "{classifier}"], ["holds a classifier", "rnnlab predict"]),
-        (["score", "{classifier}", "x"], ["holds a classifier"]),
+        (["sample", "{classifier}"], ["holds a TextClassifier, not a LanguageModel", "train lm"]),
+        (["score", "{classifier}", "x"], ["holds a TextClassifier"]),
         (["predict", "{words}", "x"], ["holds a language model", "rnnlab sample"]),
         (
             ["sample", "{chars}", "--prompt", "ROMEO:"],

@@ -13,10 +13,18 @@ class UsageError(Exception):
     """A mistake in what the user asked for, reported in one line (exit code 2)."""
 
 
-def load_model(path: str):
+def load_model(path: str, expected: type | None = None, task: str = ""):
+    """The saved model at ``path``; with ``expected``, a UsageError unless it is one (``task``
+    names the ``rnnlab train TASK`` that makes such a model)."""
     import rnnlab
 
-    return rnnlab.load(path)
+    model = rnnlab.load(path)
+    if expected is not None and not isinstance(model, expected):
+        raise UsageError(
+            f"{path} holds a {type(model).__name__}, not a {expected.__name__}: train one with "
+            f"rnnlab train {task}"
+        )
+    return model
 
 
 def read_lines(path: str) -> list[str]:

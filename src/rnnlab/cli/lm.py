@@ -110,10 +110,7 @@ def cmd_train_lm(args) -> int:
 def load_lm(path: str):
     from rnnlab.models.language_model import LanguageModel
 
-    model = load_model(path)
-    if not isinstance(model, LanguageModel):
-        raise UsageError(f"{path} holds a classifier, not a language model: use rnnlab predict")
-    return model
+    return load_model(path, LanguageModel, "lm")
 
 
 def cmd_sample(args) -> int:

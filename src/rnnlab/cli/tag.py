@@ -95,10 +95,7 @@ def add_tag(sub) -> None:
 def load_tagger(path: str):
     from rnnlab.models.tagger import SequenceTagger
 
-    model = load_model(path)
-    if not isinstance(model, SequenceTagger):
-        raise UsageError(f"{path} does not hold a tagger; train one with rnnlab train tag")
-    return model
+    return load_model(path, SequenceTagger, "tag")
 
 
 def cmd_tag(args) -> int:

@@ -98,10 +98,7 @@ def cmd_train_translate(args) -> int:
 def load_translator(path: str):
     from rnnlab.models.seq2seq import Seq2Seq
 
-    model = load_model(path)
-    if not isinstance(model, Seq2Seq):
-        raise UsageError(f"{path} does not hold a translation model (rnnlab train translate)")
-    return model
+    return load_model(path, Seq2Seq, "translate")
 
 
 def cmd_translate(args) -> int:
