@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -23,9 +24,10 @@ from pathlib import Path
 
 import torch
 
+from rnnlab.data.tagging import load_tagging_splits
 from rnnlab.models.tagger import TaggerConfig
 from rnnlab.tasks.tag import TagJob, train_tagger
-from rnnlab.train import TrainConfig
+from rnnlab.train import TrainConfig, warmup_cosine
 
 # Lample et al. (2016) sizes: words 100, characters 25 -> 2x25, BiLSTM 2x100, dropout 0.5, BIOES;
 # plus an 8-d casing feature. Adam instead of their SGD (0.01, one sentence per step): fewer
@@ -46,12 +48,19 @@ def run(name: str, args: argparse.Namespace) -> dict:
     data, target, scheme, crf = RUNS[name]
     task = name.split("-")[0]
     t0 = time.time()
+    schedule = None
+    if args.schedule == "cosine":  # annealed to 5% of lr over all the epochs' steps
+        n = len(load_tagging_splits(data, target, scheme, progress=False)["train"])
+        n = min(n, args.max_sentences or n)
+        steps = args.epochs * (math.ceil(n / args.batch_size) + 8)  # + bucket remainders
+        schedule = warmup_cosine(0, steps, 0.05)
     job = TagJob(
         data=data, target=target, scheme=scheme, chars=True, out=str(Path(args.out, name)),
         batch_size=args.batch_size, max_sentences=args.max_sentences,
         model=TaggerConfig(vocab_size=1, num_tags=1, crf=crf, **NETWORK),
         train=TrainConfig(epochs=args.epochs, lr=args.lr, clip_norm=5.0, monitor="f1",
-                          mode="max", patience=args.patience, progress=False),
+                          mode="max", patience=args.patience or None, schedule=schedule,
+                          progress=False),
     )  # fmt: skip
     result = train_tagger(job)
     seconds = time.time() - t0
@@ -74,8 +83,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--runs", default=",".join(RUNS), help="comma-separated, of " + ", ".join(RUNS))
     p.add_argument("--epochs", type=int, default=20, help="maximum epochs per run")
-    p.add_argument("--patience", type=int, default=5, help="early stopping on dev")
+    p.add_argument("--patience", type=int, default=5, help="early stopping on dev (0: off)")
     p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
+    p.add_argument("--schedule", choices=("constant", "cosine"), default="cosine",
+                   help="learning rate over the run: constant, or cosine-annealed to 5%% over "
+                        "--epochs (default: %(default)s)")  # fmt: skip
     p.add_argument("--batch-size", type=int, default=32, help="sentences per batch")
     p.add_argument("--max-sentences", type=int, help="train on the first N sentences (smoke)")
     p.add_argument("--threads", type=int, default=2, help="torch threads")

@@ -240,7 +240,9 @@ class LanguageModel(nn.Module):
         adaptive softmax's log P(y | h_t) (already normalised)."""
         if isinstance(self.out, nn.AdaptiveLogSoftmaxWithLoss):
             B, T, H = h.shape
-            return self.out.log_prob(h.reshape(B * T, H)).view(B, T, -1)  # (B, T, V)
+            with torch.autocast(h.device.type, enabled=False):  # as in nll
+                h2 = h.reshape(B * T, H).to(self.out.head.weight.dtype)
+                return self.out.log_prob(h2).view(B, T, -1)  # (B, T, V)
         return self.out(h)  # (B, T, V)
 
     def nll(self, h: torch.Tensor, targets: torch.Tensor, ignore_pad: bool = False):
@@ -252,8 +254,12 @@ class LanguageModel(nn.Module):
             real = y != 0
             h2, y = h2[real], y[real]  # (N, H), (N,)
         if isinstance(self.out, nn.AdaptiveLogSoftmaxWithLoss):
-            return self.out(h2, y).loss
-        return F.cross_entropy(self.out(h2), y)
+            # PyTorch's adaptive softmax mixes dtypes under autocast (index_copy_ of bfloat16
+            # into float32), so it runs in the parameters' precision
+            with torch.autocast(h2.device.type, enabled=False):
+                return self.out(h2.to(self.out.head.weight.dtype), y).loss
+        # = F.cross_entropy(self.out(h2), y), without storing the (N, V) logits
+        return rnn.linear_cross_entropy(h2, self.out.weight, self.out.bias, y)
 
     def _drop(self, x: torch.Tensor) -> torch.Tensor:
         """Dropout on (B, T, F): a fresh mask per step, or one per sequence (variational)."""

@@ -3,12 +3,15 @@
 Drop-in for ``torch.nn.RNN/LSTM/GRU`` and their cells (same arguments, parameter names, shapes and
 return values), plus ``lengths=`` with right or left padding, ``GRU(reset_after=False)`` and
 ``engine="torch"`` to switch to PyTorch's fused kernels on the same parameters, and variational
-(locked) dropout between layers.
+(locked) dropout between layers. Under ``torch.autocast`` the layers run their large products in
+the lower precision (:mod:`rnnlab.nn.precision`); ``linear_cross_entropy`` is an output layer
+and loss that never stores the (N, V) logits.
 """
 
 from rnnlab.nn.cells import GRUCell, LSTMCell, RNNCell
 from rnnlab.nn.dropout import locked_dropout
 from rnnlab.nn.gru_bptt import GRUFunction
+from rnnlab.nn.linear_cross_entropy import linear_cross_entropy
 from rnnlab.nn.lstm_bptt import LSTMFunction
 from rnnlab.nn.recorder import StepGradRecorder
 from rnnlab.nn.recurrent import GRU, LSTM, RNN, RNNBase
@@ -17,5 +20,5 @@ from rnnlab.nn.rnn_bptt import RNNFunction
 __all__ = [
     "RNN", "LSTM", "GRU", "RNNBase", "RNNCell", "LSTMCell", "GRUCell",
     "RNNFunction", "LSTMFunction", "GRUFunction", "StepGradRecorder",
-    "locked_dropout",
+    "locked_dropout", "linear_cross_entropy",
 ]  # fmt: skip

@@ -30,6 +30,7 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
+from rnnlab.nn import precision
 from rnnlab.nn.workspace import scratch
 
 _sigmoid_bwd = torch.ops.aten.sigmoid_backward.grad_input
@@ -38,7 +39,7 @@ _tanh_bwd = torch.ops.aten.tanh_backward.grad_input
 
 class GRUFunction(torch.autograd.Function):
     """One GRU layer direction: ``apply(x, h0, w_ih, w_hh, b_ih, b_hh, reset_after, mask, reverse,
-    rec)``.
+    rec, low=None)``.
 
     Args:
         x: (T, B, I) input, time-major. h0: (B, H).
@@ -47,13 +48,15 @@ class GRUFunction(torch.autograd.Function):
         mask: (T, B, 1) 1.0 at real steps, 0.0 at padding, or None.
         reverse: walk time from T-1 down to 0.
         rec: callable receiving dL/dh_t (T, B, H) in backward, or None.
+        low: torch.bfloat16 / torch.float16 to run the products over all T*B rows (input
+            projection; dx, dW_ih, dW_hh) in that precision (:mod:`precision`), or None.
 
     Returns:
         out (T, B, H), h_n (B, H).
     """
 
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reset_after, mask, reverse, rec):
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reset_after, mask, reverse, rec, low=None):
         if reverse:
             x = x.flip(0)
             mask = None if mask is None else mask.flip(0)
@@ -62,7 +65,7 @@ class GRUFunction(torch.autograd.Function):
         H2 = 2 * H
         x2 = x.reshape(T * B, I)
         # a^x_t = W_i{r,z,n} x_t + b_i{r,z,n} for every t in one GEMM; becomes (r_t, z_t, n_t)
-        gates = torch.addmm(b_ih, x2, w_ih.t()) if b_ih is not None else x2 @ w_ih.t()
+        gates = precision.addmm(b_ih, x2, w_ih.t(), low)
         gates = gates.view(T, B, 3 * H)
         hs = x.new_empty(T + 1, B, H)  # hs[t] is h_{t-1}
         hs[0] = h0
@@ -111,14 +114,14 @@ class GRUFunction(torch.autograd.Function):
         out = ht if mask is None else ht * mask  # zeros at padding
         ctx.save_for_backward(x, w_ih, w_hh, gates, hs, aux, mask)
         ctx.reset_after, ctx.reverse, ctx.rec = reset_after, reverse, rec
-        ctx.has_bias = b_ih is not None
+        ctx.has_bias, ctx.low = b_ih is not None, low
         return (out.flip(0) if reverse else out), hs[T].clone()
 
     @staticmethod
     @once_differentiable  # the backward itself is hand-written, not differentiable again
     def backward(ctx, dout, dh_n):
         x, w_ih, w_hh, gates, hs, aux, mask = ctx.saved_tensors
-        reset_after = ctx.reset_after
+        reset_after, low = ctx.reset_after, ctx.low
         T, B, I = x.shape
         H = w_hh.shape[1]
         H2 = 2 * H
@@ -187,27 +190,27 @@ class GRUFunction(torch.autograd.Function):
         h2 = hs[:T].reshape(T * B, H)
         dx = dw_ih = dw_hh = db_ih = db_hh = None
         if ctx.needs_input_grad[0]:
-            dx = (dax2 @ w_ih).view(T, B, I)  # dx_t = da^x_t W_ih
+            dx = precision.mm(dax2, w_ih, ctx.low).view(T, B, I)  # dx_t = da^x_t W_ih
             if ctx.reverse:
                 dx = dx.flip(0)
         if ctx.needs_input_grad[2]:
-            dw_ih = dax2.t() @ x.reshape(T * B, I)  # dW_ih = sum_t da^x_t^T x_t
+            dw_ih = precision.mm(dax2.t(), x.reshape(T * B, I), low)  # sum_t da^x_t^T x_t
         if reset_after:
             dah2 = dh_gates.view(T * B, 3 * H)
             if ctx.needs_input_grad[3]:
-                dw_hh = dah2.t() @ h2  # dW_hh = sum_t da^h_t^T h_{t-1}
+                dw_hh = precision.mm(dah2.t(), h2, low)  # sum_t da^h_t^T h_{t-1}
             if ctx.has_bias:
                 db_hh = dah2.sum(0)
         else:
             if ctx.needs_input_grad[3]:
                 dw_hh = torch.cat(
                     [
-                        dax2[:, :H2].t() @ h2,  # dW_h{r,z} = sum_t da_{r,z}^T h_{t-1}
-                        dax2[:, H2:].t() @ aux.view(T * B, H),  # dW_hn = sum_t da_n^T (r h)_t
+                        precision.mm(dax2[:, :H2].t(), h2, low),  # sum_t da_{r,z}^T h_{t-1}
+                        precision.mm(dax2[:, H2:].t(), aux.view(T * B, H), low),  # da_n^T (r h)_t
                     ]
                 )
             if ctx.has_bias:
                 db_hh = dax2.sum(0)
         if ctx.has_bias:
             db_ih = dax2.sum(0)
-        return dx, dh, dw_ih, dw_hh, db_ih, db_hh, None, None, None, None
+        return dx, dh, dw_ih, dw_hh, db_ih, db_hh, None, None, None, None, None

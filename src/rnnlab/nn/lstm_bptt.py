@@ -37,6 +37,7 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
+from rnnlab.nn import precision
 from rnnlab.nn.workspace import scratch
 
 _sigmoid_bwd = torch.ops.aten.sigmoid_backward.grad_input  # grad * s * (1 - s), written to out
@@ -50,7 +51,8 @@ def _ifog(H: int, device: torch.device) -> torch.Tensor:
 
 
 class LSTMFunction(torch.autograd.Function):
-    """One LSTM layer direction: ``apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, reverse, rec)``.
+    """One LSTM layer direction: ``apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, reverse, rec,
+    low=None)``.
 
     Args:
         x: (T, B, I) input, time-major.
@@ -59,13 +61,15 @@ class LSTMFunction(torch.autograd.Function):
         mask: (T, B, 1) with 1.0 at real steps and 0.0 at padding, or None (all real).
         reverse: walk time from T-1 down to 0 (the backward direction of a bidirectional layer).
         rec: a callable that receives dL/dh_t (T, B, H) in backward (see :mod:`recorder`), or None.
+        low: torch.bfloat16 / torch.float16 to run the products over all T*B rows (input
+            projection; dx, dW_ih, dW_hh) in that precision (:mod:`precision`), or None.
 
     Returns:
         out (T, B, H), h_n (B, H), c_n (B, H).
     """
 
     @staticmethod
-    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, reverse, rec):
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, reverse, rec, low=None):
         if reverse:
             x = x.flip(0)
             mask = None if mask is None else mask.flip(0)
@@ -77,10 +81,8 @@ class LSTMFunction(torch.autograd.Function):
 
         # a^x_t = W_ih x_t + b_ih + b_hh for every t in one GEMM
         x2 = x.reshape(T * B, I)
-        if b_ih is not None:
-            gates = torch.addmm((b_ih + b_hh)[perm], x2, w_ih_p.t())  # (T*B, 4H)
-        else:
-            gates = x2 @ w_ih_p.t()
+        bias = None if b_ih is None else (b_ih + b_hh)[perm]
+        gates = precision.addmm(bias, x2, w_ih_p.t(), low)  # (T*B, 4H)
         gates = gates.view(T, B, 4 * H)  # pre-activations, overwritten by the activated gates
         hs = x.new_empty(T + 1, B, H)  # states h_{-1}..h_{T-1}; hs[t] is h_{t-1}
         cs = x.new_empty(T + 1, B, H)
@@ -111,6 +113,7 @@ class LSTMFunction(torch.autograd.Function):
 
         ctx.save_for_backward(x, w_ih_p, w_hh_p, gates, hs, cs, tcs, mask)
         ctx.perm, ctx.reverse, ctx.rec, ctx.has_bias = perm, reverse, rec, b_ih is not None
+        ctx.low = low
         h_n, c_n = hs[T].clone(), cs[T].clone()
         return (out.flip(0) if reverse else out), h_n, c_n
 
@@ -178,13 +181,14 @@ class LSTMFunction(torch.autograd.Function):
         da2 = dgates.view(T * B, 4 * H)
         dx = dw_ih = dw_hh = db = None
         if ctx.needs_input_grad[0]:
-            dx = (da2 @ w_ih_p).view(T, B, I)  # dx_t = da_t W_ih
+            dx = precision.mm(da2, w_ih_p, ctx.low).view(T, B, I)  # dx_t = da_t W_ih
             if ctx.reverse:
                 dx = dx.flip(0)
         if ctx.needs_input_grad[3]:
-            dw_ih = (da2.t() @ x.reshape(T * B, I))[inv]  # dW_ih = sum_t da_t^T x_t
+            dw_ih = precision.mm(da2.t(), x.reshape(T * B, I), ctx.low)[inv]  # sum_t da_t^T x_t
         if ctx.needs_input_grad[4]:
-            dw_hh = (da2.t() @ hs[:T].reshape(T * B, H))[inv]  # dW_hh = sum_t da_t^T h_{t-1}
+            # dW_hh = sum_t da_t^T h_{t-1}
+            dw_hh = precision.mm(da2.t(), hs[:T].reshape(T * B, H), ctx.low)[inv]
         if ctx.has_bias:
             db = da2.sum(0)[inv]  # db_ih = db_hh = sum_t da_t
-        return dx, dh, dc, dw_ih, dw_hh, db, db, None, None, None
+        return dx, dh, dc, dw_ih, dw_hh, db, db, None, None, None, None

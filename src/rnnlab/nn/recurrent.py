@@ -19,6 +19,7 @@ import torch
 from torch import _VF, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from rnnlab.nn import precision
 from rnnlab.nn.dropout import locked_dropout
 from rnnlab.nn.gru_bptt import GRUFunction
 from rnnlab.nn.lengths import PADDING_SIDES, check_lengths, shift_padding, step_mask
@@ -133,7 +134,7 @@ class RNNBase(nn.Module):
                 f"input feature size must be input_size={self.input_size}, got {x.shape[-1]} "
                 f"(input shape {tuple(x.shape)})"
             )
-        if x.dtype != self.weight_ih_l0.dtype:
+        if x.dtype != self.weight_ih_l0.dtype and not torch.is_autocast_enabled(x.device.type):
             raise TypeError(
                 f"input dtype {x.dtype} differs from the parameters' {self.weight_ih_l0.dtype}"
             )
@@ -169,6 +170,9 @@ class RNNBase(nn.Module):
             if self.padding_side != "right":
                 raise ValueError("a PackedSequence input needs padding_side='right'")
         self._check_input(input)
+        # under torch.autocast the input may come in the lower precision (from an autocast
+        # Linear); the state and the recurrence stay in the parameters' dtype (see precision)
+        input = input.to(self.weight_ih_l0.dtype)
         unbatched = input.dim() == 2
         if unbatched:
             if lengths is not None:
@@ -185,7 +189,10 @@ class RNNBase(nn.Module):
         if self.engine == "torch":
             out, h_n, c_n = self._forward_torch(x, h0, c0, lengths)
         else:
-            out, h_n, c_n = self._forward_rnnlab(x, h0, c0, lengths)
+            low = precision.autocast_dtype(x)
+            # the Functions cast exactly the products that may run in low precision themselves
+            with torch.autocast(x.device.type, enabled=False):
+                out, h_n, c_n = self._forward_rnnlab(x, h0, c0, lengths, low)
 
         if packed:
             out = pack_padded_sequence(out, lengths.cpu(), enforce_sorted=False)
@@ -222,7 +229,7 @@ class RNNBase(nn.Module):
             self._check_hidden(c0, B, "c_0")
         return h0, c0
 
-    def _forward_rnnlab(self, x, h0, c0, lengths):
+    def _forward_rnnlab(self, x, h0, c0, lengths, low=None):
         D = 2 if self.bidirectional else 1
         mask = None
         if lengths is not None and int(lengths.min()) < x.shape[0]:
@@ -240,16 +247,18 @@ class RNNBase(nn.Module):
                 rev = d == 1
                 if self.mode == "LSTM":
                     o, h, c = LSTMFunction.apply(
-                        x, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh, mask, rev, rec
+                        x, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh, mask, rev, rec, low
                     )
                     c_n.append(c)
                 elif self.mode == "GRU":
                     o, h = GRUFunction.apply(
-                        x, h0[k], w_ih, w_hh, b_ih, b_hh, self.reset_after, mask, rev, rec
+                        x, h0[k], w_ih, w_hh, b_ih, b_hh, self.reset_after, mask, rev, rec, low
                     )
                 else:
                     relu = self.mode == "RNN_RELU"
-                    o, h = RNNFunction.apply(x, h0[k], w_ih, w_hh, b_ih, b_hh, relu, mask, rev, rec)
+                    o, h = RNNFunction.apply(
+                        x, h0[k], w_ih, w_hh, b_ih, b_hh, relu, mask, rev, rec, low
+                    )
                 outs.append(o)
                 h_n.append(h)
             x = outs[0] if D == 1 else torch.cat(outs, dim=-1)  # (T, B, D*H)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
+from rnnlab.nn import precision
 from rnnlab.nn.workspace import scratch
 
 _tanh_bwd = torch.ops.aten.tanh_backward.grad_input  # grad * (1 - y^2), written to out
@@ -30,7 +31,7 @@ _relu_bwd = torch.ops.aten.threshold_backward.grad_input  # grad * [y > 0], writ
 
 class RNNFunction(torch.autograd.Function):
     """One vanilla RNN layer direction: ``apply(x, h0, w_ih, w_hh, b_ih, b_hh, relu, mask, reverse,
-    rec)``.
+    rec, low=None)``.
 
     Args:
         x: (T, B, I) input, time-major. h0: (B, H).
@@ -39,13 +40,15 @@ class RNNFunction(torch.autograd.Function):
         mask: (T, B, 1) 1.0 at real steps, 0.0 at padding, or None.
         reverse: walk time from T-1 down to 0.
         rec: callable receiving dL/dh_t (T, B, H) in backward, or None.
+        low: torch.bfloat16 / torch.float16 to run the products over all T*B rows (input
+            projection; dx, dW_ih, dW_hh) in that precision (:mod:`precision`), or None.
 
     Returns:
         out (T, B, H), h_n (B, H).
     """
 
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, relu, mask, reverse, rec):
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, relu, mask, reverse, rec, low=None):
         if reverse:
             x = x.flip(0)
             mask = None if mask is None else mask.flip(0)
@@ -53,7 +56,7 @@ class RNNFunction(torch.autograd.Function):
         H = w_hh.shape[0]
         x2 = x.reshape(T * B, I)
         # a^x_t = W_ih x_t + b_ih + b_hh for every t in one GEMM
-        pre = torch.addmm(b_ih + b_hh, x2, w_ih.t()) if b_ih is not None else x2 @ w_ih.t()
+        pre = precision.addmm(None if b_ih is None else b_ih + b_hh, x2, w_ih.t(), low)
         pre = pre.view(T, B, H)
         hs = x.new_empty(T + 1, B, H)  # hs[t] is h_{t-1}
         hs[0] = h0
@@ -72,6 +75,7 @@ class RNNFunction(torch.autograd.Function):
         out = ht if mask is None else ht * mask  # zeros at padding
         ctx.save_for_backward(x, w_ih, w_hh, hs, ht, mask)
         ctx.relu, ctx.reverse, ctx.rec, ctx.has_bias = relu, reverse, rec, b_ih is not None
+        ctx.low = low
         return (out.flip(0) if reverse else out), hs[T].clone()
 
     @staticmethod
@@ -116,13 +120,13 @@ class RNNFunction(torch.autograd.Function):
         da2 = dpre.view(T * B, H)
         dx = dw_ih = dw_hh = db = None
         if ctx.needs_input_grad[0]:
-            dx = (da2 @ w_ih).view(T, B, I)  # dx_t = da_t W_ih
+            dx = precision.mm(da2, w_ih, ctx.low).view(T, B, I)  # dx_t = da_t W_ih
             if ctx.reverse:
                 dx = dx.flip(0)
         if ctx.needs_input_grad[2]:
-            dw_ih = da2.t() @ x.reshape(T * B, I)  # dW_ih = sum_t da_t^T x_t
+            dw_ih = precision.mm(da2.t(), x.reshape(T * B, I), ctx.low)  # sum_t da_t^T x_t
         if ctx.needs_input_grad[3]:
-            dw_hh = da2.t() @ hs[:T].reshape(T * B, H)  # dW_hh = sum_t da_t^T h_{t-1}
+            dw_hh = precision.mm(da2.t(), hs[:T].reshape(T * B, H), ctx.low)  # sum da_t^T h_{t-1}
         if ctx.has_bias:
             db = da2.sum(0)  # db_ih = db_hh = sum_t da_t
-        return dx, dh, dw_ih, dw_hh, db, db, None, None, None, None
+        return dx, dh, dw_ih, dw_hh, db, db, None, None, None, None, None

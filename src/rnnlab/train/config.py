@@ -19,6 +19,7 @@ import torch
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 MODES = ("min", "max")
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -45,6 +46,9 @@ class TrainConfig:
     log_every: int = 50  # log the running loss every this many steps
     progress: bool = True  # show a tqdm bar per epoch
     schedule: Callable[[int], float] | None = None  # step -> factor of lr; must be pure
+    # "bf16": forward and loss under torch.autocast(bfloat16) (mixed precision: the weights,
+    # the optimiser and the recurrent state stay float32); evaluation always runs in float32
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
@@ -92,6 +96,8 @@ class TrainConfig:
             or self.log_every < 1
         ):
             raise ValueError(f"log_every must be a positive int, got {self.log_every!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.schedule is not None and not callable(self.schedule):
             raise ValueError(f"schedule must be a callable step -> factor, got {self.schedule!r}")
 
@@ -111,6 +117,10 @@ class TrainConfig:
         if self.device == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         return torch.device(self.device)
+
+    def autocast(self, device: torch.device) -> torch.autocast:
+        """The ``torch.autocast`` context a training step runs in (disabled for "fp32")."""
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-able fields (the schedule is recorded by name only)."""

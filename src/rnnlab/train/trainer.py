@@ -232,7 +232,8 @@ class Trainer:
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 optimizer.zero_grad(set_to_none=True)
-                loss = model.loss(to_device(batch, self.device))
+                with cfg.autocast(self.device):
+                    loss = model.loss(to_device(batch, self.device))
                 value = _check_loss(loss, state)
                 loss.backward()
                 self._unsafe = True  # from here to the end of the update, Ctrl-C saves nothing
