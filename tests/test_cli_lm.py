@@ -141,6 +141,20 @@ def test_adaptive_softmax_and_variational_dropout_reach_the_saved_model(files, t
     assert code == 0 and "the cat sat on the mat" in stdout
 
 
+def test_precision_bf16_reaches_the_trainer(files, tmp_path):
+    args = ["train", "lm", "--data", files["grammar"], "--precision", "bf16", "--epochs", "1",
+            *TRAIN, "--out", tmp_path]  # fmt: skip
+    code, stdout, stderr = run(args)
+    assert code == 0, stderr
+    state = json.loads((tmp_path / "checkpoint" / "state.json").read_text())
+    assert state["config"]["precision"] == "bf16"
+    assert isinstance(rnnlab.load(tmp_path), LanguageModel)
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as exit_, contextlib.redirect_stderr(err):
+        main(["train", "lm", "--data", str(files["grammar"]), "--precision", "fp16"])
+    assert exit_.value.code == 2 and "'fp16'" in err.getvalue()
+
+
 def test_ctrl_c_exits_130_and_resume_finishes(files, tmp_path, monkeypatch):
     args = ["train", "lm", "--data", files["hello"], "--level", "char", "--epochs", "2",
             "--bptt", "10", "--batch-size", "4", *TRAIN, "--out", tmp_path]  # fmt: skip

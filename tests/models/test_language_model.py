@@ -378,3 +378,39 @@ def test_the_package_exports_the_language_model():
     import rnnlab.models
 
     assert rnnlab.models.LanguageModel is LanguageModel and rnnlab.models.LMConfig is LMConfig
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_nll_equals_cross_entropy_of_the_logits_values_and_gradients(tie):
+    """nll goes through linear_cross_entropy (no (N, V) logits kept): same loss and gradients
+    as cross-entropy over forward's logits, with <pad> targets skipped."""
+    model = word_model(tie_weights=tie, embed_dim=6, num_layers=2).double().train()
+    ids = torch.randint(4, len(model.vocab), (3, 5))
+    targets = torch.randint(4, len(model.vocab), (3, 5))
+    targets[1, 3:] = 0
+    params = list(model.parameters())
+    h, _ = model.features(ids)
+    ours = model.nll(h, targets, ignore_pad=True)
+    g_ours = torch.autograd.grad(ours, params)
+    h, _ = model.features(ids)
+    ref = F.cross_entropy(model.logits(h).flatten(0, 1), targets.flatten(), ignore_index=0)
+    g_ref = torch.autograd.grad(ref, params)
+    torch.testing.assert_close(ours, ref, atol=1e-12, rtol=1e-12)
+    for a, b in zip(g_ours, g_ref, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-10)
+
+
+@pytest.mark.parametrize("out", ["full", "tied", "adaptive"])
+def test_stream_loss_under_bf16_autocast_is_close_to_float32(out):
+    from rnnlab.models.truncated_bptt import StreamLM
+
+    kw = {"full": {}, "tied": {"tie_weights": True}, "adaptive": {"adaptive_cutoffs": (6,)}}[out]
+    model = char_model(embed_dim=16, hidden_size=16, num_layers=2, **kw)
+    batch = StreamBatch(torch.randint(4, 15, (4, 12)), torch.randint(4, 15, (4, 12)), True)
+    ref = StreamLM(model, 4).loss(batch)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = StreamLM(model, 4).loss(batch)
+    assert low.dtype == torch.float32 and math.isfinite(float(low))
+    assert abs(float(low.detach() - ref.detach())) < 1e-2 * float(ref.detach())
+    low.backward()
+    assert all(p.grad is None or p.grad.isfinite().all() for p in model.parameters())

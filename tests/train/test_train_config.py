@@ -31,6 +31,7 @@ from rnnlab.train import TrainConfig, warmup_cosine, warmup_linear
         ("device", "gpu7"),
         ("log_every", 0),
         ("schedule", 0.5),
+        ("precision", "fp16"),
     ],
 )
 def test_bad_values_are_named(field, value):

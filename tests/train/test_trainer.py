@@ -217,3 +217,35 @@ def test_make_optimizer(name, cls, make_model):
     opt = make_optimizer(make_model(), TrainConfig(optimizer=name, lr=0.5, weight_decay=0.1))
     assert type(opt) is cls
     assert opt.param_groups[0]["lr"] == 0.5 and opt.param_groups[0]["weight_decay"] == 0.1
+
+
+class AutocastProbe(nn.Module):
+    """Records whether each loss and each evaluation ran under autocast, and in which dtype its
+    product came out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(4, 1)
+        self.seen: list[tuple[str, bool, torch.dtype]] = []
+
+    def loss(self, batch: torch.Tensor) -> torch.Tensor:
+        y = self.lin(batch)
+        self.seen.append(("loss", torch.is_autocast_enabled("cpu"), y.dtype))
+        return y.float().pow(2).mean()
+
+    def evaluate(self, loader) -> dict[str, float]:
+        y = self.lin(torch.ones(1, 4))
+        self.seen.append(("eval", torch.is_autocast_enabled("cpu"), y.dtype))
+        return {"loss": 0.0}
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_precision_bf16_trains_under_autocast_and_evaluates_in_float32(precision, tmp_path):
+    model = AutocastProbe()
+    cfg = TrainConfig(epochs=1, lr=0.1, optimizer="sgd", precision=precision, progress=False)
+    Trainer(model, cfg, tmp_path).fit([torch.randn(8, 4) for _ in range(3)], [None])
+    low = precision == "bf16"
+    expected = torch.bfloat16 if low else torch.float32
+    assert [s for s in model.seen if s[0] == "loss"] == [("loss", low, expected)] * 3
+    assert [s for s in model.seen if s[0] == "eval"] == [("eval", False, torch.float32)]
+    assert all(p.dtype == torch.float32 for p in model.parameters())
