@@ -5,8 +5,13 @@ interleaved (ours, torch, ours, torch, ...) after warm-up, and the median of the
 Prints tokens/s (B*T per second) for a training step (forward + backward) and for inference
 (forward under torch.no_grad), and the ratio ours/torch (> 1 means we are faster).
 
+With ``--precision bf16`` both run inside ``torch.autocast("cpu", dtype=torch.bfloat16)``: torch's
+layers then use oneDNN's bfloat16 RNN kernels (the recurrence in bfloat16 too), ours the bfloat16
+products over all T*B rows with a float32 recurrence (see rnnlab.nn.precision).
+
     python benchmarks/bptt_vs_torch.py                 # all configs, 2 threads
     python benchmarks/bptt_vs_torch.py --configs c1 --cells lstm --repeats 5
+    python benchmarks/bptt_vs_torch.py --precision bf16
 """
 
 from __future__ import annotations
@@ -31,17 +36,18 @@ CELLS = {"lstm": (rnn.LSTM, torch.nn.LSTM), "gru": (rnn.GRU, torch.nn.GRU),
          "rnn": (rnn.RNN, torch.nn.RNN)}  # fmt: skip
 
 
-def _train_step(model, x):
-    out, _ = model(x)
-    out.sum().backward()  # a loss touching every output; gradients flow through all steps
+def _train_step(model, x, low):
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=low):  # forward only, as in AMP
+        out, _ = model(x)
+    out.float().sum().backward()  # a loss touching every output; gradients flow through all steps
 
 
-def _infer(model, x):
-    with torch.no_grad():
+def _infer(model, x, low):
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=low):
         model(x)
 
 
-def measure(cfg: str, cell: str, repeats: int, warmup: int) -> dict:
+def measure(cfg: str, cell: str, repeats: int, warmup: int, low: bool = False) -> dict:
     """Median seconds per training step and per inference call, ours and torch's."""
     B, T, I, H, L, bi = CONFIGS[cfg]
     ours_cls, torch_cls = CELLS[cell]
@@ -57,7 +63,7 @@ def measure(cfg: str, cell: str, repeats: int, warmup: int) -> dict:
                 model.zero_grad(set_to_none=True)
                 x.grad = None
                 t0 = time.perf_counter()
-                fn(model, x)
+                fn(model, x, low)
                 dt = time.perf_counter() - t0
                 if i >= warmup:
                     times[f"{name}_{kind}"].append(dt)
@@ -71,18 +77,20 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=7, help="(default: %(default)s)")
     ap.add_argument("--warmup", type=int, default=2, help="(default: %(default)s)")
     ap.add_argument("--threads", type=int, default=2, help="(default: %(default)s)")
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                    help="bf16: both under torch.autocast (default: %(default)s)")  # fmt: skip
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cpu = platform.processor() or platform.machine()
     print(f"# {cpu}, torch {torch.__version__}, {args.threads} threads, "
-          f"median of {args.repeats} after {args.warmup} warm-up")  # fmt: skip
+          f"median of {args.repeats} after {args.warmup} warm-up, {args.precision}")  # fmt: skip
     print("| config | B T I H L | cell | train tok/s ours | torch | ratio | "
           "infer tok/s ours | torch | ratio |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|")
     for cfg in args.configs.split(","):
         B, T, I, H, L, bi = CONFIGS[cfg]
         for cell in args.cells.split(","):
-            r = measure(cfg, cell, args.repeats, args.warmup)
+            r = measure(cfg, cell, args.repeats, args.warmup, args.precision == "bf16")
             n = r["tokens"]
             tr = (n / r["ours_train"], n / r["torch_train"])
             inf = (n / r["ours_infer"], n / r["torch_infer"])
