@@ -57,7 +57,8 @@ def run(name: str, args: argparse.Namespace) -> dict:
     job = TagJob(
         data=data, target=target, scheme=scheme, chars=True, out=str(Path(args.out, name)),
         batch_size=args.batch_size, max_sentences=args.max_sentences,
-        model=TaggerConfig(vocab_size=1, num_tags=1, crf=crf, **NETWORK),
+        model=TaggerConfig(vocab_size=1, num_tags=1, crf=crf, **{**NETWORK,
+                           "hidden_size": args.hidden, "char_hidden": args.char_hidden}),
         train=TrainConfig(epochs=args.epochs, lr=args.lr, clip_norm=5.0, monitor="f1",
                           mode="max", patience=args.patience or None, schedule=schedule,
                           progress=False),
@@ -89,6 +90,18 @@ def main() -> None:
                    help="learning rate over the run: constant, or cosine-annealed to 5%% over "
                         "--epochs (default: %(default)s)")  # fmt: skip
     p.add_argument("--batch-size", type=int, default=32, help="sentences per batch")
+    p.add_argument(
+        "--hidden",
+        type=int,
+        default=NETWORK["hidden_size"],
+        help="word BiLSTM units per direction (default: %(default)s)",
+    )
+    p.add_argument(
+        "--char-hidden",
+        type=int,
+        default=NETWORK["char_hidden"],
+        help="character BiLSTM units per direction (default: %(default)s)",
+    )
     p.add_argument("--max-sentences", type=int, help="train on the first N sentences (smoke)")
     p.add_argument("--threads", type=int, default=2, help="torch threads")
     p.add_argument("--out", default="runs/bench_tagging", help="model directories and JSON")
