@@ -11,8 +11,9 @@ for the logits to stay in cache; each chunk's gradient is formed at once from
 
     dL/dz_nv = (softmax(z_n)_v - [v == y_n]) / N
 
-so nothing of size (N, V) is kept for backward except, under ``torch.autocast``, the gradient of
-the logits in the lower precision (for the single dW GEMM after the loop). The result equals
+so of all the (N, V) arrays only one is written and kept for backward: that gradient, for the
+single dW GEMM (in bfloat16 under ``torch.autocast``, half the bytes); the logits, their
+softmax and log-softmax live one chunk at a time. The result equals
 ``F.cross_entropy(F.linear(h, W, b), y, ignore_index=...)`` (tested to float64 rounding).
 """
 
