@@ -108,3 +108,22 @@ def test_mm_rounds_the_factors_and_returns_the_input_dtype():
     bias = torch.randn(20)
     torch.testing.assert_close(precision.addmm(bias, a, b, torch.bfloat16), got + bias)
     torch.testing.assert_close(precision.addmm(bias, a, b, None), torch.addmm(bias, a, b))
+
+
+@pytest.mark.parametrize("cell", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cells_run_under_autocast(cell):
+    """The cells (and a decoder's direct Function call) get the same rule as the layers: before,
+    only the layers turned autocast off around the Functions and the cells failed under it."""
+    import rnnlab.nn as rnn
+
+    torch.manual_seed(5)
+    ours = getattr(rnn, cell)(6, 8)
+    ref = getattr(torch.nn, cell)(6, 8)
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(3, 6)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = ours(x.bfloat16())  # a bfloat16 input, as from an autocast Linear
+    want = ref(x)
+    got, want = (got[0], want[0]) if isinstance(got, tuple) else (got, want)
+    assert got.dtype == torch.float32
+    assert 0 < _rel(got, want) < 2e-2

@@ -37,9 +37,9 @@ _sigmoid_bwd = torch.ops.aten.sigmoid_backward.grad_input
 _tanh_bwd = torch.ops.aten.tanh_backward.grad_input
 
 
-class GRUFunction(torch.autograd.Function):
+class GRUFunction(precision.AutocastFunction):
     """One GRU layer direction: ``apply(x, h0, w_ih, w_hh, b_ih, b_hh, reset_after, mask, reverse,
-    rec, low=None)``.
+    rec)``.
 
     Args:
         x: (T, B, I) input, time-major. h0: (B, H).
@@ -48,12 +48,15 @@ class GRUFunction(torch.autograd.Function):
         mask: (T, B, 1) 1.0 at real steps, 0.0 at padding, or None.
         reverse: walk time from T-1 down to 0.
         rec: callable receiving dL/dh_t (T, B, H) in backward, or None.
-        low: torch.bfloat16 / torch.float16 to run the products over all T*B rows (input
-            projection; dx, dW_ih, dW_hh) in that precision (:mod:`precision`), or None.
+
+    Under ``torch.autocast`` the products over all T*B rows (input projection; dx, dW_ih, dW_hh)
+    run in its lower precision, the recurrence in the parameters' (:mod:`precision`).
 
     Returns:
         out (T, B, H), h_n (B, H).
     """
+
+    _param = 3  # w_hh
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reset_after, mask, reverse, rec, low=None):
@@ -190,7 +193,7 @@ class GRUFunction(torch.autograd.Function):
         h2 = hs[:T].reshape(T * B, H)
         dx = dw_ih = dw_hh = db_ih = db_hh = None
         if ctx.needs_input_grad[0]:
-            dx = precision.mm(dax2, w_ih, ctx.low).view(T, B, I)  # dx_t = da^x_t W_ih
+            dx = precision.mm(dax2, w_ih, low).view(T, B, I)  # dx_t = da^x_t W_ih
             if ctx.reverse:
                 dx = dx.flip(0)
         if ctx.needs_input_grad[2]:

@@ -50,9 +50,8 @@ def _ifog(H: int, device: torch.device) -> torch.Tensor:
     return torch.cat([r, r + H, r + 3 * H, r + 2 * H])
 
 
-class LSTMFunction(torch.autograd.Function):
-    """One LSTM layer direction: ``apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, reverse, rec,
-    low=None)``.
+class LSTMFunction(precision.AutocastFunction):
+    """One LSTM layer direction: ``apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, reverse, rec)``.
 
     Args:
         x: (T, B, I) input, time-major.
@@ -61,12 +60,15 @@ class LSTMFunction(torch.autograd.Function):
         mask: (T, B, 1) with 1.0 at real steps and 0.0 at padding, or None (all real).
         reverse: walk time from T-1 down to 0 (the backward direction of a bidirectional layer).
         rec: a callable that receives dL/dh_t (T, B, H) in backward (see :mod:`recorder`), or None.
-        low: torch.bfloat16 / torch.float16 to run the products over all T*B rows (input
-            projection; dx, dW_ih, dW_hh) in that precision (:mod:`precision`), or None.
+
+    Under ``torch.autocast`` the products over all T*B rows (input projection; dx, dW_ih, dW_hh)
+    run in its lower precision, the recurrence in the parameters' (:mod:`precision`).
 
     Returns:
         out (T, B, H), h_n (B, H), c_n (B, H).
     """
+
+    _param = 4  # w_hh
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, reverse, rec, low=None):

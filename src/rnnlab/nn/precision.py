@@ -46,3 +46,28 @@ def addmm(bias: torch.Tensor | None, a: torch.Tensor, b: torch.Tensor,
         return a @ b if bias is None else torch.addmm(bias, a, b)
     out = mm(a, b, low)
     return out if bias is None else out.add_(bias)
+
+
+class AutocastFunction(torch.autograd.Function):
+    """Base of the BPTT Functions, so that every caller (layers, cells, a decoder's fused call)
+    gets the rule of this module.
+
+    Under ``torch.autocast`` ``apply`` casts the floating-point inputs to the parameters' dtype,
+    turns autocast off for ``forward`` (which casts exactly the products allowed to run low
+    itself) and hands it the autocast's precision as its last argument ``low``; otherwise
+    ``low`` is None. Subclasses set ``_param``: the position of a weight among ``apply``'s
+    arguments.
+    """
+
+    _param: int
+
+    @classmethod
+    def apply(cls, *args):
+        w = args[cls._param]
+        low = autocast_dtype(w)
+        if low is None:
+            return super().apply(*args, None)
+        args = tuple(a.to(w.dtype) if isinstance(a, torch.Tensor) and a.is_floating_point()
+                     else a for a in args)  # fmt: skip
+        with torch.autocast(w.device.type, enabled=False):
+            return super().apply(*args, low)

@@ -19,7 +19,6 @@ import torch
 from torch import _VF, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from rnnlab.nn import precision
 from rnnlab.nn.dropout import locked_dropout
 from rnnlab.nn.gru_bptt import GRUFunction
 from rnnlab.nn.lengths import PADDING_SIDES, check_lengths, shift_padding, step_mask
@@ -189,10 +188,7 @@ class RNNBase(nn.Module):
         if self.engine == "torch":
             out, h_n, c_n = self._forward_torch(x, h0, c0, lengths)
         else:
-            low = precision.autocast_dtype(x)
-            # the Functions cast exactly the products that may run in low precision themselves
-            with torch.autocast(x.device.type, enabled=False):
-                out, h_n, c_n = self._forward_rnnlab(x, h0, c0, lengths, low)
+            out, h_n, c_n = self._forward_rnnlab(x, h0, c0, lengths)
 
         if packed:
             out = pack_padded_sequence(out, lengths.cpu(), enforce_sorted=False)
@@ -229,7 +225,7 @@ class RNNBase(nn.Module):
             self._check_hidden(c0, B, "c_0")
         return h0, c0
 
-    def _forward_rnnlab(self, x, h0, c0, lengths, low=None):
+    def _forward_rnnlab(self, x, h0, c0, lengths):
         D = 2 if self.bidirectional else 1
         mask = None
         if lengths is not None and int(lengths.min()) < x.shape[0]:
@@ -247,18 +243,16 @@ class RNNBase(nn.Module):
                 rev = d == 1
                 if self.mode == "LSTM":
                     o, h, c = LSTMFunction.apply(
-                        x, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh, mask, rev, rec, low
+                        x, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh, mask, rev, rec
                     )
                     c_n.append(c)
                 elif self.mode == "GRU":
                     o, h = GRUFunction.apply(
-                        x, h0[k], w_ih, w_hh, b_ih, b_hh, self.reset_after, mask, rev, rec, low
+                        x, h0[k], w_ih, w_hh, b_ih, b_hh, self.reset_after, mask, rev, rec
                     )
                 else:
                     relu = self.mode == "RNN_RELU"
-                    o, h = RNNFunction.apply(
-                        x, h0[k], w_ih, w_hh, b_ih, b_hh, relu, mask, rev, rec, low
-                    )
+                    o, h = RNNFunction.apply(x, h0[k], w_ih, w_hh, b_ih, b_hh, relu, mask, rev, rec)
                 outs.append(o)
                 h_n.append(h)
             x = outs[0] if D == 1 else torch.cat(outs, dim=-1)  # (T, B, D*H)

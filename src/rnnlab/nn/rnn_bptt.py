@@ -29,9 +29,9 @@ _tanh_bwd = torch.ops.aten.tanh_backward.grad_input  # grad * (1 - y^2), written
 _relu_bwd = torch.ops.aten.threshold_backward.grad_input  # grad * [y > 0], written to out
 
 
-class RNNFunction(torch.autograd.Function):
+class RNNFunction(precision.AutocastFunction):
     """One vanilla RNN layer direction: ``apply(x, h0, w_ih, w_hh, b_ih, b_hh, relu, mask, reverse,
-    rec, low=None)``.
+    rec)``.
 
     Args:
         x: (T, B, I) input, time-major. h0: (B, H).
@@ -40,12 +40,15 @@ class RNNFunction(torch.autograd.Function):
         mask: (T, B, 1) 1.0 at real steps, 0.0 at padding, or None.
         reverse: walk time from T-1 down to 0.
         rec: callable receiving dL/dh_t (T, B, H) in backward, or None.
-        low: torch.bfloat16 / torch.float16 to run the products over all T*B rows (input
-            projection; dx, dW_ih, dW_hh) in that precision (:mod:`precision`), or None.
+
+    Under ``torch.autocast`` the products over all T*B rows (input projection; dx, dW_ih, dW_hh)
+    run in its lower precision, the recurrence in the parameters' (:mod:`precision`).
 
     Returns:
         out (T, B, H), h_n (B, H).
     """
+
+    _param = 3  # w_hh
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, relu, mask, reverse, rec, low=None):
