@@ -2,8 +2,8 @@
 tiny-shakespeare validation nats/char (10 minutes), with wall time, beside the unigram baseline.
 
 Ours is trained through `rnnlab.tasks.language_model.train_lm` (the code behind `rnnlab train lm`):
-contiguous-stream truncated BPTT, the learning rate annealed (cosine) over the number of steps the
-budget is expected to hold (timed on the first steps), the run stopped by the budget
+contiguous-stream truncated BPTT, the learning rate annealed (cosine) over the budget's training
+time (`LMJob.anneal_to`: it reaches its floor as the time runs out), the run stopped by the budget
 (`LMJob.max_minutes`: training time, evaluation not counted, as the peers count it), and the better
 on dev of the best finished epoch and the weights at the cut kept. Scores: PTB test and dev
 perplexity with one stream (every word predicted from all the text before it, as the peer's test
@@ -37,19 +37,16 @@ from pathlib import Path
 import torch
 
 from rnnlab.data import load_corpora
-from rnnlab.models.language_model import LanguageModel, LMConfig
-from rnnlab.models.truncated_bptt import StreamLM
+from rnnlab.models.language_model import LMConfig
 from rnnlab.tasks.language_model import (
     LMJob,
-    build_vocab,
     encode_corpus,
     evaluate_lm,
-    text_format_for,
     train_lm,
     unigram_perplexity,
 )
 from rnnlab.text.stream import StreamBatches
-from rnnlab.train import TrainConfig, make_optimizer, warmup_cosine
+from rnnlab.train import TrainConfig
 
 PEERS = Path(__file__).resolve().parents[2] / "shared" / "peers"
 
@@ -62,7 +59,7 @@ class Task:
     job: dict  # LMJob fields
     model: dict  # LMConfig fields
     train: dict  # TrainConfig fields
-    warmup: int  # learning-rate warm-up steps, then a cosine down to min_factor at the budget
+    warmup: int  # learning-rate warm-up steps, then a cosine down to min_factor over the budget
     min_factor: float
     peers: list[str] = field(default_factory=list)
 
@@ -114,53 +111,24 @@ TASKS = {
 }
 
 
-def steps_per_second(task: Task, splits: dict, steps: int = 20) -> tuple[float, int]:
-    """(optimizer steps per second, steps per epoch) of our configuration, timed on the first
-    ``steps`` chunks after three warm-up steps, with the same pieces train_lm uses."""
-    train = splits["train"]
-    vocab = build_vocab(train, "stream", None, 1)
-    model = LanguageModel(LMConfig(len(vocab), **task.model), vocab,
-                          text_format_for(train, "stream", vocab))  # fmt: skip
-    batches = StreamBatches(encode_corpus(model, train), task.job["batch_size"], task.job["bptt"])
-    trainable = StreamLM(model, task.job["batch_size"]).train()
-    config = TrainConfig(**task.train)
-    optimizer = make_optimizer(trainable, config)
-    chunks = iter(batches)
-    for i in range(steps + 3):
-        if i == 3:
-            started = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
-        with config.autocast(torch.device("cpu")):
-            loss = trainable.loss(next(chunks))
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable.parameters(), task.train["clip_norm"])
-        optimizer.step()
-    return steps / (time.perf_counter() - started), len(batches)
-
-
 def run_ours(name: str, task: Task, minutes: float, out: Path) -> dict:
     """Train our model on ``name`` for ``minutes`` of training; return its figures."""
     t0 = time.time()
     splits = load_corpora(name)
-    rate, per_epoch = steps_per_second(task, splits)
-    total = max(1, int(rate * minutes * 60 * 0.98))  # steps the budget should hold
-    schedule = warmup_cosine(min(task.warmup, total // 10), total, task.min_factor)
     job = LMJob(
         **task.job,
         out=str(out),
         max_minutes=minutes,
+        anneal_to=task.min_factor,
+        warmup=task.warmup,
         model=LMConfig(1, **task.model),
-        train=TrainConfig(
-            **task.train,
-            epochs=total // per_epoch + 2,
-            schedule=schedule,
-            patience=None,
-            progress=False,
-        ),  # fmt: skip
+        train=TrainConfig(**task.train, epochs=10_000, patience=None, progress=False),
     )
     result = train_lm(job)  # the budget, not the epoch count, ends it
     state = json.loads((out / "checkpoint" / "state.json").read_text())["state"]
     steps = state["global_step"]
+    per_epoch = len(StreamBatches(encode_corpus(result.model, splits["train"]),
+                                  task.job["batch_size"], task.job["bptt"]))  # fmt: skip
     train_s = minutes * 60 if result.budget_spent else sum(r["time"] for r in result.history)
     figures = {
         "params": sum(p.numel() for p in result.model.parameters()),
@@ -168,7 +136,6 @@ def run_ours(name: str, task: Task, minutes: float, out: Path) -> dict:
         "train_s": train_s,
         "tokens_per_s": steps * task.job["batch_size"] * task.job["bptt"] / train_s,
         "scores": result.scores,
-        "planned_steps": total,
         "steps": steps,
     }
     reference = "test" if "test" in splits else "dev"

@@ -290,3 +290,13 @@ def test_user_errors(argv, fragments, trained, files, classifier_dir, tmp_path):
     assert err.startswith("rnnlab: error: ") and len(err.splitlines()) == 1, err
     for fragment in fragments:
         assert fragment in err, (fragment, err)
+
+
+def test_anneal_to_reaches_the_job_and_needs_max_minutes(files, tmp_path):
+    args = ["train", "lm", "--data", files["grammar"], "--epochs", "1", *TRAIN, "--out", tmp_path]
+    code, _, stderr = run([*args, "--max-minutes", "5", "--anneal-to", "0.05", "--warmup", "3"])
+    assert code == 0, stderr
+    state = json.loads((tmp_path / "checkpoint" / "state.json").read_text())
+    assert state["config"]["schedule"] == "budget_cosine(seconds=300, min_factor=0.05, warmup=3)"
+    code, _, stderr = run([*args, "--anneal-to", "0.05"])
+    assert code == 2 and "set max_minutes too" in stderr

@@ -67,6 +67,15 @@ def add_train(sub) -> None:
     g.add_argument("--max-minutes", type=float,
                    help="stop after this much training time (evaluation not counted); "
                         "--resume goes on")  # fmt: skip
+    g.add_argument("--anneal-to", type=float, metavar="FRACTION",
+                   help="with --max-minutes: cosine-anneal the lr over the training time to this "
+                        "fraction of --lr, reached as the time runs out (e.g. 0.02)")  # fmt: skip
+    g.add_argument(
+        "--warmup",
+        type=int,
+        default=0,
+        help="with --anneal-to: linear lr warm-up over this many steps first",
+    )
     add_training_args(g, lr=2e-3, out="runs/lm")
     p.set_defaults(func=cmd_train_lm)
 
@@ -87,6 +96,7 @@ def cmd_train_lm(args) -> int:
         max_vocab=args.max_vocab, min_freq=args.min_freq, dev_fraction=args.dev_fraction,
         batch_size=args.batch_size, bptt=args.bptt, eval_batch_size=args.eval_batch_size,
         lr_decay=args.lr_decay, decay_after=args.decay_after, max_minutes=args.max_minutes,
+        anneal_to=args.anneal_to, warmup=args.warmup,
         model=LMConfig(
             vocab_size=1, cell=args.cell, embed_dim=args.embed or args.hidden,
             hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout,
