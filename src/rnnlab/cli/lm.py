@@ -69,7 +69,8 @@ def add_train(sub) -> None:
                         "--resume goes on")  # fmt: skip
     g.add_argument("--anneal-to", type=float, metavar="FRACTION",
                    help="with --max-minutes: cosine-anneal the lr over the training time to this "
-                        "fraction of --lr, reached as the time runs out (e.g. 0.02)")  # fmt: skip
+                        "fraction of --lr, reached as the time runs out (e.g. 0.02); a "
+                        "--resume anneals afresh over its own budget")  # fmt: skip
     g.add_argument(
         "--warmup",
         type=int,
