@@ -292,11 +292,17 @@ def test_user_errors(argv, fragments, trained, files, classifier_dir, tmp_path):
         assert fragment in err, (fragment, err)
 
 
-def test_anneal_to_reaches_the_job_and_needs_max_minutes(files, tmp_path):
-    args = ["train", "lm", "--data", files["grammar"], "--epochs", "1", *TRAIN, "--out", tmp_path]
-    code, _, stderr = run([*args, "--max-minutes", "5", "--anneal-to", "0.05", "--warmup", "3"])
+def test_anneal_to_runs_on_the_budget_with_max_minutes_else_over_the_epochs(files, tmp_path):
+    args = ["train", "lm", "--data", files["grammar"], "--epochs", "1", *TRAIN]
+    code, _, stderr = run([*args, "--max-minutes", "5", "--anneal-to", "0.05", "--warmup", "3",
+                           "--out", tmp_path / "a"])  # fmt: skip
     assert code == 0, stderr
-    state = json.loads((tmp_path / "checkpoint" / "state.json").read_text())
-    assert state["config"]["schedule"] == "budget_cosine(seconds=300, min_factor=0.05, warmup=3)"
-    code, _, stderr = run([*args, "--anneal-to", "0.05"])
-    assert code == 2 and "set max_minutes too" in stderr
+    config = json.loads((tmp_path / "a" / "checkpoint" / "state.json").read_text())["config"]
+    assert config["schedule"] == "budget_cosine(seconds=300, min_factor=0.05, warmup=3)"
+    assert config["anneal_to"] is None
+    code, _, stderr = run([*args, "--anneal-to", "0.05", "--out", tmp_path / "b"])
+    assert code == 0, stderr
+    config = json.loads((tmp_path / "b" / "checkpoint" / "state.json").read_text())["config"]
+    assert config["anneal_to"] == 0.05 and config["schedule"] is None
+    code, _, stderr = run([*args, "--anneal-to", "0.05", "--warmup", "3", "--out", tmp_path / "c"])
+    assert code == 2 and "--warmup applies to the time budget's annealing" in stderr

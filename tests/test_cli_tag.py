@@ -51,6 +51,19 @@ def test_train_writes_a_model_directory_and_prints_scores(trained, capsys):
     assert json.loads((out / "tags.json").read_text())["tags"] == ["O", "B-LOC", "B-PER"]
 
 
+def test_anneal_to_reaches_the_trainer(tmp_path):
+    train = write_task(tmp_path / "train.tsv", 40, 3)
+    out = tmp_path / "run"
+    code = main(["train", "tag", "--data", str(train), "--embed", "8", "--hidden", "8",
+                 "--epochs", "2", "--batch-size", "8", "--anneal-to", "0.1", "--no-progress",
+                 "--out", str(out)])  # fmt: skip
+    assert code == 0
+    state = json.loads((out / "checkpoint" / "state.json").read_text())
+    assert state["config"]["anneal_to"] == 0.1
+    rates = [json.loads(line)["lr"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert len(rates) == 2 and 2e-3 > rates[0] > rates[1] >= 2e-4  # default lr 2e-3, to 10%
+
+
 def test_tag_prints_tokens_with_tags_and_the_entity_spans(trained, capsys):
     out, _ = trained
     assert main(["tag", str(out), "we met Anna today", "we were in Paris ."]) == 0

@@ -32,6 +32,8 @@ from rnnlab.train import TrainConfig, warmup_cosine, warmup_linear
         ("log_every", 0),
         ("schedule", 0.5),
         ("precision", "fp16"),
+        ("anneal_to", 1.5),
+        ("anneal_to", -0.1),
     ],
 )
 def test_bad_values_are_named(field, value):
@@ -88,3 +90,16 @@ def test_schedules_min_factor_and_shape():
 def test_bad_schedule_arguments(args):
     with pytest.raises(ValueError):
         warmup_linear(*args)
+
+
+def test_anneal_to_is_a_cosine_over_all_epochs_steps():
+    cfg = TrainConfig(lr=0.1, epochs=4, anneal_to=0.05)  # 4 epochs x 25 steps = 100 steps
+    expected = [0.1 * (0.05 + 0.95 * (1 + math.cos(math.pi * s / 100)) / 2) for s in range(101)]
+    assert [cfg.lr_at(s, 25) for s in range(101)] == pytest.approx(expected, rel=1e-12)
+    assert cfg.lr_at(0, 25) == 0.1 and cfg.lr_at(50, 25) == pytest.approx(0.0525)
+    assert cfg.lr_at(100, 25) == cfg.lr_at(10**6, 25) == pytest.approx(0.005)
+    assert cfg.to_dict()["anneal_to"] == 0.05
+    with pytest.raises(ValueError, match="steps per epoch"):
+        cfg.lr_at(3)
+    with pytest.raises(ValueError, match="give schedule or anneal_to"):
+        TrainConfig(anneal_to=0.1, schedule=lambda s: 1.0)

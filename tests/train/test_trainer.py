@@ -160,6 +160,21 @@ def test_schedule_sets_the_lr_of_every_step(make_model, train_set, make_loader, 
     assert [r["lr"] for r in history] == [cfg.lr * 0.5 ** (s - 1) for s in steps]
 
 
+def test_anneal_to_sets_the_cosine_rate_of_every_step(
+    make_model, train_set, make_loader, config, tmp_path
+):
+    loader = make_loader(train_set)
+    cfg = config(epochs=3, anneal_to=0.1)
+    history = Trainer(make_model(), cfg, tmp_path).fit(loader)
+    n = len(loader)
+    for r in history:  # the rate of each epoch's last step, by the cosine over 3 * n steps
+        p = (r["step"] - 1) / (3 * n)
+        assert r["lr"] == pytest.approx(cfg.lr * (0.1 + 0.9 * (1 + math.cos(math.pi * p)) / 2))
+    assert history[0]["lr"] > history[1]["lr"] > history[2]["lr"] > cfg.lr * 0.1
+    with pytest.raises(ValueError, match="must have a length"):
+        Trainer(make_model(), cfg, tmp_path / "b").fit(iter(list(loader)))
+
+
 def test_zero_schedule_leaves_weights_alone(make_model, train_set, make_loader, config, tmp_path):
     model = make_model()
     before = {k: v.clone() for k, v in model.state_dict().items()}

@@ -69,6 +69,9 @@ def add_training_args(g, *, lr: float, out: str, epochs: int = 10, clip: float =
     g.add_argument("--weight-decay", type=float, default=0.0, help="L2 / decoupled decay")
     g.add_argument("--clip", type=float, default=clip, help="max gradient norm (0: no clipping)")
     g.add_argument("--patience", type=int, default=patience, help="early stopping (0: off)")
+    g.add_argument("--anneal-to", type=float, metavar="FRACTION",
+                   help="cosine-anneal the lr over all --epochs to this fraction of --lr "
+                        "(e.g. 0.05); default: a constant lr")  # fmt: skip
     g.add_argument("--seed", type=int, default=0, help="random seed")
     g.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
     g.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
@@ -87,7 +90,8 @@ def train_config(args, **task):
     return TrainConfig(
         epochs=args.epochs, lr=args.lr, optimizer=args.optimizer, weight_decay=args.weight_decay,
         clip_norm=args.clip or None, patience=args.patience or None, seed=args.seed,
-        device=args.device, precision=args.precision, progress=not args.no_progress, **task,
+        device=args.device, precision=args.precision, progress=not args.no_progress,
+        **{"anneal_to": args.anneal_to, **task},
     )  # fmt: skip
 
 

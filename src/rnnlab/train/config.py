@@ -46,6 +46,8 @@ class TrainConfig:
     log_every: int = 50  # log the running loss every this many steps
     progress: bool = True  # show a tqdm bar per epoch
     schedule: Callable[[int], float] | None = None  # step -> factor of lr; must be pure
+    # cosine-anneal the lr over all `epochs` (their steps) down to this fraction of it; None: off
+    anneal_to: float | None = None
     # "bf16": forward and loss under torch.autocast(bfloat16) (mixed precision: the weights,
     # the optimiser and the recurrent state stay float32); evaluation always runs in float32
     precision: str = "fp32"
@@ -100,9 +102,31 @@ class TrainConfig:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.schedule is not None and not callable(self.schedule):
             raise ValueError(f"schedule must be a callable step -> factor, got {self.schedule!r}")
+        if self.anneal_to is not None:
+            if not _nonnegative(self.anneal_to) or self.anneal_to > 1:
+                raise ValueError(f"anneal_to must be in [0, 1] or None, got {self.anneal_to!r}")
+            if self.schedule is not None:
+                raise ValueError("anneal_to is a schedule of its own: give schedule or anneal_to")
 
-    def lr_at(self, step: int) -> float:
-        """Learning rate for optimizer step `step` (0-based over the whole run)."""
+    def lr_at(self, step: int, steps_per_epoch: int | None = None) -> float:
+        """Learning rate for optimizer step `step` (0-based over the whole run).
+
+        With `anneal_to` it needs `steps_per_epoch` (the trainer passes its loader's length):
+
+            lr_at(s) = lr * (a + (1 - a) * (1 + cos(pi * p)) / 2),  p = min(1, s / (epochs * n))
+
+        with a = anneal_to and n = steps_per_epoch: a half cosine from lr to a * lr.
+        """
+        if self.anneal_to is not None:
+            if steps_per_epoch is None or steps_per_epoch < 1:
+                raise ValueError(
+                    "anneal_to needs the number of steps per epoch (a training loader with a "
+                    f"length), got {steps_per_epoch!r}"
+                )
+            p = min(1.0, step / (self.epochs * steps_per_epoch))
+            return self.lr * (
+                self.anneal_to + (1.0 - self.anneal_to) * 0.5 * (1.0 + math.cos(math.pi * p))
+            )
         if self.schedule is None:
             return self.lr
         factor = float(self.schedule(step))

@@ -74,6 +74,7 @@ class Trainer:
             raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
         self.model = model
         self.config = config
+        self._steps_per_epoch: int | None = None  # set by fit when config.anneal_to is used
         self.out_dir = Path(out_dir)
         self.device = config.resolved_device()
         self.optimizer: torch.optim.Optimizer | None = None
@@ -125,6 +126,15 @@ class Trainer:
                 f"monitor={cfg.monitor!r} is a dev metric but no dev_loader was given "
                 f"(without one only monitor='loss', the train loss, can be watched)"
             )
+        self._steps_per_epoch = None
+        if cfg.anneal_to is not None:
+            try:
+                self._steps_per_epoch = len(train_loader)  # type: ignore[arg-type]
+            except TypeError:
+                raise ValueError(
+                    "anneal_to anneals over epochs * steps per epoch: the training loader "
+                    f"must have a length ({type(train_loader).__name__} has none)"
+                ) from None
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self._unsafe, self._last_rng = False, None
         self.model.to(self.device)
@@ -228,7 +238,7 @@ class Trainer:
         )
         try:
             for batch in batches:
-                lr = cfg.lr_at(state.global_step)
+                lr = cfg.lr_at(state.global_step, self._steps_per_epoch)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 optimizer.zero_grad(set_to_none=True)
@@ -290,7 +300,7 @@ class Trainer:
         record = {
             "epoch": state.epoch + 1,
             "step": state.global_step,
-            "lr": cfg.lr_at(state.global_step - 1),
+            "lr": cfg.lr_at(state.global_step - 1, self._steps_per_epoch),
             "time": round(elapsed, 3),
             "train_loss": train_loss,
             **{f"dev_{k}": v for k, v in dev.items()},
