@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import statistics
@@ -24,10 +23,9 @@ from pathlib import Path
 
 import torch
 
-from rnnlab.data.tagging import load_tagging_splits
 from rnnlab.models.tagger import TaggerConfig
 from rnnlab.tasks.tag import TagJob, train_tagger
-from rnnlab.train import TrainConfig, warmup_cosine
+from rnnlab.train import TrainConfig
 
 # Lample et al. (2016) sizes: words 100, characters 25 -> 2x25, BiLSTM 2x100, dropout 0.5, BIOES;
 # plus an 8-d casing feature. Adam instead of their SGD (0.01, one sentence per step): fewer
@@ -61,12 +59,6 @@ def run(name: str, args: argparse.Namespace) -> dict:
     args = argparse.Namespace(**{**vars(args), **{
         k: TASK_DEFAULTS[task][k] if v is None else v for k, v in given.items()}})  # fmt: skip
     t0 = time.time()
-    schedule = None
-    if args.schedule == "cosine":  # annealed to 5% of lr over all the epochs' steps
-        n = len(load_tagging_splits(data, target, scheme, progress=False)["train"])
-        n = min(n, args.max_sentences or n)
-        steps = args.epochs * (math.ceil(n / args.batch_size) + 8)  # + bucket remainders
-        schedule = warmup_cosine(0, steps, 0.05)
     job = TagJob(
         data=data, target=target, scheme=scheme, chars=True, out=str(Path(args.out, name)),
         batch_size=args.batch_size, max_sentences=args.max_sentences,
@@ -75,7 +67,8 @@ def run(name: str, args: argparse.Namespace) -> dict:
                            "embed_dim": args.embed_dim, "num_layers": args.layers,
                            "dropout": args.dropout, "singleton_unk": args.singleton_unk}),
         train=TrainConfig(epochs=args.epochs, lr=args.lr, clip_norm=5.0, monitor="f1",
-                          mode="max", patience=args.patience or None, schedule=schedule,
+                          mode="max", patience=args.patience or None,
+                          anneal_to=0.05 if args.schedule == "cosine" else None,
                           seed=args.seed, device=args.device, progress=False),
     )  # fmt: skip
     result = train_tagger(job)
