@@ -305,4 +305,4 @@ def test_anneal_to_runs_on_the_budget_with_max_minutes_else_over_the_epochs(file
     config = json.loads((tmp_path / "b" / "checkpoint" / "state.json").read_text())["config"]
     assert config["anneal_to"] == 0.05 and config["schedule"] is None
     code, _, stderr = run([*args, "--anneal-to", "0.05", "--warmup", "3", "--out", tmp_path / "c"])
-    assert code == 2 and "--warmup applies to the time budget's annealing" in stderr
+    assert code == 2 and "warmup applies to annealing over the time budget" in stderr

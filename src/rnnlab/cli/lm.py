@@ -86,23 +86,19 @@ def cmd_train_lm(args) -> int:
     from rnnlab.models.language_model import LMConfig
     from rnnlab.tasks.language_model import LMJob, train_lm
 
-    if args.warmup and not (args.max_minutes and args.anneal_to is not None):
-        raise UsageError("--warmup applies to the time budget's annealing: give --max-minutes "
-                         "and --anneal-to too")  # fmt: skip
     job = LMJob(
         data=args.data, out=args.out, dev=args.dev, level=args.level, mode=args.mode,
         max_vocab=args.max_vocab, min_freq=args.min_freq, dev_fraction=args.dev_fraction,
         batch_size=args.batch_size, bptt=args.bptt, eval_batch_size=args.eval_batch_size,
         lr_decay=args.lr_decay, decay_after=args.decay_after, max_minutes=args.max_minutes,
-        anneal_to=args.anneal_to if args.max_minutes else None, warmup=args.warmup,
+        warmup=args.warmup,
         model=LMConfig(
             vocab_size=1, cell=args.cell, embed_dim=args.embed or args.hidden,
             hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout,
             tie_weights=args.tie, variational_dropout=args.variational_dropout,
             adaptive_cutoffs=args.adaptive_softmax,
         ),
-        # with a time budget the annealing runs on its clock (LMJob), else over the epochs
-        train=train_config(args, anneal_to=None if args.max_minutes else args.anneal_to),
+        train=train_config(args),
         resume=args.resume,
     )  # fmt: skip
     result = run_training(train_lm, job, args.out)

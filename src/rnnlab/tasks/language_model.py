@@ -93,10 +93,9 @@ class LMJob:
     lr_decay: float = 1.0  # multiply the learning rate by this every epoch after decay_after
     decay_after: int = 1
     max_minutes: float | None = None  # stop after this much training time (of this call)
-    # with max_minutes: cosine-anneal the learning rate over the budget's training time (not a
-    # step count) down to this fraction of lr (tasks.time_budget.budget_cosine); None: off
-    anneal_to: float | None = None
-    warmup: int = 0  # with anneal_to: linear warm-up over this many steps first
+    # with max_minutes, train.anneal_to anneals over the budget's training time instead of the
+    # epochs (tasks.time_budget.budget_cosine), after a linear warm-up over this many steps
+    warmup: int = 0
     model: LMConfig | None = None  # vocab_size is filled in from the data
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=2e-3, clip_norm=5.0))
     resume: bool = False
@@ -118,19 +117,13 @@ class LMJob:
             raise ValueError(f"max_minutes must be > 0 or None, got {self.max_minutes!r}")
         if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 0:
             raise ValueError(f"warmup must be an int >= 0, got {self.warmup!r}")
-        if self.anneal_to is None:
-            if self.warmup:
-                raise ValueError("warmup applies to the budget's annealing: set anneal_to too")
-            return
-        if isinstance(self.anneal_to, bool) or not 0.0 <= self.anneal_to <= 1.0:
-            raise ValueError(f"anneal_to must be in [0, 1] or None, got {self.anneal_to!r}")
-        if self.max_minutes is None:
-            raise ValueError("anneal_to anneals over the time budget: set max_minutes too")
-        if self.lr_decay < 1.0 or self.train.schedule is not None:
+        if self.warmup and (self.max_minutes is None or self.train.anneal_to is None):
             raise ValueError(
-                "anneal_to is a learning-rate schedule of its own: leave lr_decay at 1 and "
-                "train.schedule unset"
+                "warmup applies to annealing over the time budget: set max_minutes and "
+                "train.anneal_to (--max-minutes, --anneal-to) too"
             )
+        if self.lr_decay < 1.0 and self.train.anneal_to is not None:
+            raise ValueError("lr_decay and train.anneal_to are two schedules: choose one")
 
 
 @dataclass
@@ -267,9 +260,9 @@ def train_lm(job: LMJob) -> LMResult:
 
     With ``max_minutes`` the run stops once that much training time is spent, as if interrupted
     (a checkpoint is saved; ``resume`` goes on with a fresh budget), and keeps the better on dev
-    of its best finished epoch and its weights at the cut. With ``anneal_to`` as well, the
-    learning rate follows a cosine over the budget's training time, reaching
-    ``anneal_to * lr`` as the time runs out.
+    of its best finished epoch and its weights at the cut. With ``train.anneal_to`` as well, the
+    learning rate follows a cosine over the budget's training time instead of the epochs,
+    reaching ``anneal_to * lr`` as the time runs out.
 
     ``scores.json`` holds each split's metrics from :func:`evaluate_lm` with one row (every
     token with its full left context).
@@ -310,8 +303,9 @@ def train_lm(job: LMJob) -> LMResult:
     if job.lr_decay < 1.0:
         tcfg = replace(tcfg, schedule=EpochDecay(len(train_loader), job.lr_decay, job.decay_after))
     loader = TimeBudget(train_loader, 60 * job.max_minutes) if job.max_minutes else train_loader
-    if job.anneal_to is not None:
-        tcfg = replace(tcfg, schedule=budget_cosine(loader, job.anneal_to, job.warmup))
+    if job.max_minutes and tcfg.anneal_to is not None:  # anneal on the budget's clock
+        tcfg = replace(tcfg, anneal_to=None,
+                       schedule=budget_cosine(loader, tcfg.anneal_to, job.warmup))  # fmt: skip
     trainer = Trainer(trainable, tcfg, job.out)
     budget_spent = False
     try:

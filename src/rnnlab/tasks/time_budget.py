@@ -10,10 +10,11 @@ last completed step, exactly as on Ctrl-C, so the run can be resumed (with a fre
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from rnnlab.train.schedules import cosine_factor
 
 __all__ = ["BudgetSpent", "TimeBudget", "budget_cosine"]
 
@@ -90,8 +91,7 @@ def budget_cosine(
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
-        p = budget.fraction()
-        return min_factor + (1.0 - min_factor) * 0.5 * (1.0 + math.cos(math.pi * p))
+        return cosine_factor(budget.fraction(), min_factor)
 
     factor.__name__ = (
         f"budget_cosine(seconds={budget.seconds:g}, min_factor={min_factor}, warmup={warmup})"

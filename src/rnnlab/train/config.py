@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+from rnnlab.train.schedules import cosine_factor
+
 OPTIMIZERS = ("adam", "adamw", "sgd")
 MODES = ("min", "max")
 PRECISIONS = ("fp32", "bf16")
@@ -124,9 +126,7 @@ class TrainConfig:
                     f"length), got {steps_per_epoch!r}"
                 )
             p = min(1.0, step / (self.epochs * steps_per_epoch))
-            return self.lr * (
-                self.anneal_to + (1.0 - self.anneal_to) * 0.5 * (1.0 + math.cos(math.pi * p))
-            )
+            return self.lr * cosine_factor(p, self.anneal_to)
         if self.schedule is None:
             return self.lr
         factor = float(self.schedule(step))

@@ -44,11 +44,18 @@ def warmup_cosine(warmup: int, total: int, min_factor: float = 0.0) -> Schedule:
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
-        p = min(1.0, (step - warmup) / max(1, total - warmup))
-        return min_factor + (1.0 - min_factor) * 0.5 * (1.0 + math.cos(math.pi * p))
+        return cosine_factor(min(1.0, (step - warmup) / max(1, total - warmup)), min_factor)
 
     factor.__name__ = f"warmup_cosine(warmup={warmup}, total={total}, min_factor={min_factor})"
     return factor
+
+
+def cosine_factor(p: float, min_factor: float) -> float:
+    """Half a cosine from 1 at p = 0 to `min_factor` at p = 1 (p: the share of the annealing done):
+
+    factor = min_factor + (1 - min_factor) * (1 + cos(pi * p)) / 2
+    """
+    return min_factor + (1.0 - min_factor) * 0.5 * (1.0 + math.cos(math.pi * p))
 
 
 def _check(warmup: int, total: int, min_factor: float) -> None:
