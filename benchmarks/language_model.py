@@ -4,12 +4,12 @@ tiny-shakespeare validation nats/char (10 minutes), with wall time, beside the u
 Ours is trained through `rnnlab.tasks.language_model.train_lm` (the code behind `rnnlab train lm`):
 contiguous-stream truncated BPTT, the learning rate annealed (cosine) over the budget's training
 time (`TrainConfig.anneal_to` with a time budget: it reaches its floor as the time runs out), the
-run stopped by the budget (`LMJob.max_minutes`: training time, evaluation not counted, as the
-peers count it), and the better on dev of the best finished epoch and the weights at the cut kept. Scores: PTB test and dev
-perplexity with one stream (every word predicted from all the text before it, as the peer's test
-figure); tiny-shakespeare dev loss with one stream and with 16 streams (the char-rnn peer's
-estimator). The configurations below come from the literature (Zaremba et al. 2014; Press & Wolf
-2017 for tying; char-rnn), not from a search on this machine.
+run stopped by the budget (`LMJob.max_minutes`: training time, evaluation not counted, as the peers
+count it), and the better on dev of the best finished epoch and the weights at the cut kept. Scores:
+PTB test and dev perplexity with one stream (every word predicted from all the text before it, as
+the peer's test figure); tiny-shakespeare dev loss with one stream and with 16 streams (the char-rnn
+peer's estimator). The configurations below come from the literature (Zaremba et al. 2014; Press &
+Wolf 2017 for tying; char-rnn), not from a search on this machine.
 
 With `--peers`, the plain PyTorch scripts of ../shared/peers run one at a time on the same budget
 (`--budget` seconds), and their figures are printed beside ours. Run nothing else meanwhile: two
