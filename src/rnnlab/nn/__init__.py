@@ -6,9 +6,12 @@ return values), plus ``lengths=`` with right or left padding, ``GRU(reset_after=
 (locked) dropout between layers. Under ``torch.autocast`` the layers run their large products in
 the lower precision (:mod:`rnnlab.nn.precision`); ``linear_cross_entropy`` is an output layer
 and loss that never stores the (N, V) logits.
+
+``rnn_step``, ``lstm_step``, ``gru_step`` and the loop ``run_steps`` are the cells' equations in
+plain torch: the reference the fused BPTT Functions are tested against.
 """
 
-from rnnlab.nn.cells import GRUCell, LSTMCell, RNNCell
+from rnnlab.nn.cells import GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step, run_steps
 from rnnlab.nn.dropout import locked_dropout
 from rnnlab.nn.gru_bptt import GRUFunction
 from rnnlab.nn.linear_cross_entropy import linear_cross_entropy
@@ -20,5 +23,5 @@ from rnnlab.nn.rnn_bptt import RNNFunction
 __all__ = [
     "RNN", "LSTM", "GRU", "RNNBase", "RNNCell", "LSTMCell", "GRUCell",
     "RNNFunction", "LSTMFunction", "GRUFunction", "StepGradRecorder",
-    "locked_dropout", "linear_cross_entropy",
+    "locked_dropout", "linear_cross_entropy", "rnn_step", "lstm_step", "gru_step", "run_steps",
 ]  # fmt: skip
