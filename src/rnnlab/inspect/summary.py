@@ -11,6 +11,9 @@ layer direction holds
 since TF 2) keeps two bias vectors as well, 3 (m n + n^2 + 2 n). The lecture example,
 Embedding(10000, 32) -> LSTM(100) -> Dense(1) on 600-token reviews: 320,000 + 53,600 (torch; Keras
 53,200) + 101 parameters.
+
+``summary(model)`` without an example input counts parameters only (nothing runs); with one,
+``summary(model, x, ...)`` also shows each layer's output shape for that batch.
 """
 
 from __future__ import annotations
@@ -46,19 +49,28 @@ class Summary:
     rows: list[LayerRow]
     total: int
     trainable: int
-    input_shape: str
+    input_shape: str | None  # None: no example ran, parameter counts only
 
     def __str__(self) -> str:
         return self.format()
 
     def format(self) -> str:
-        """The table as text, Keras' columns: layer (type), output shape, parameters."""
-        head = ("Layer (type)", "Output Shape", "Param #")
-        cells = [(f"{r.name} ({r.kind})", r.output_shape, f"{r.params:,}") for r in self.rows]
-        w = [max(len(c[i]) for c in [head, *cells]) for i in range(3)]
-        rule = "=" * (sum(w) + 6)
-        line = lambda c: f"{c[0]:<{w[0]}}   {c[1]:<{w[1]}}   {c[2]:>{w[2]}}"  # noqa: E731
-        out = [f"input: {self.input_shape}", rule, line(head), rule]
+        """The table as text, Keras' columns: layer (type), output shape, parameters (the shape
+        column only when an example ran)."""
+        shapes = self.input_shape is not None
+        head = ["Layer (type)", "Output Shape", "Param #"]
+        cells = [[f"{r.name} ({r.kind})", r.output_shape, f"{r.params:,}"] for r in self.rows]
+        if not shapes:  # nothing ran: drop the shape column
+            head, cells = [head[0], head[2]], [[c[0], c[2]] for c in cells]
+        w = [max(len(c[i]) for c in [head, *cells]) for i in range(len(head))]
+        rule = "=" * (sum(w) + 3 * (len(w) - 1))
+
+        def line(c: list[str]) -> str:  # left-aligned columns, the count right-aligned
+            return "   ".join([*(f"{v:<{k}}" for v, k in zip(c[:-1], w, strict=False)),
+                               f"{c[-1]:>{w[-1]}}"])  # fmt: skip
+
+        given = self.input_shape if shapes else "none given, so parameter counts only (no shapes)"
+        out = [f"input: {given}", rule, line(head), rule]
         for row, c in zip(self.rows, cells, strict=True):
             out.append(line(c))
             out += [f"    {note}" for note in row.notes]
@@ -85,6 +97,10 @@ def _shape(out) -> str:
 def recurrent_formula(layer: nn.Module) -> tuple[int, list[str]]:
     """Parameter count of a recurrent stack by the formula, and one line per layer direction.
 
+    Each layer's line gives the two-bias count (PyTorch's) and the line after it Keras' (one bias,
+    except its GRU with reset_after=True); a stack of several layers or directions ends with an
+    ``all:`` line summing them.
+
     Returns:
         (total by the formula, lines such as
         ``"layer 0: 4(mn + n^2 + 2n), m=32 n=100: 4(3,200 + 10,000 + 200) = 53,600 ..."``).
@@ -93,18 +109,20 @@ def recurrent_formula(layer: nn.Module) -> tuple[int, list[str]]:
     D = 2 if layer.bidirectional else 1
     two_bias = layer.bias
     keras_two = layer.mode == "GRU" and getattr(layer, "reset_after", True)
-    total, lines = 0, []
+    total, keras_total, counts, lines = 0, 0, [], []
     for k in range(layer.num_layers):
         m = layer.input_size if k == 0 else D * n
         b = 2 * n if two_bias else 0
         count = g * (m * n + n * n + b)  # g (mn + n^2 + 2n), or g (mn + n^2) without bias
         total += D * count
+        counts.append(f"{count:,}")
         where = f"layer {k}" + (" (each direction)" if D == 2 else "")
         form = "(mn + n^2 + 2n)" if two_bias else "(mn + n^2)"
         terms = f"{m * n:,} + {n * n:,}" + (f" + {b:,}" if two_bias else "")
         line = f"{where}: {g}{form}, m={m} n={n}: {g}({terms}) = {count:,}"
         if two_bias:
             keras = g * (m * n + n * n + (2 * n if keras_two else n))
+            keras_total += D * keras
             line += " [two biases b_ih + b_hh, as torch.nn]"
             lines.append(line)
             if keras_two:
@@ -116,15 +134,26 @@ def recurrent_formula(layer: nn.Module) -> tuple[int, list[str]]:
                 )
         else:
             lines.append(line + " [bias=False]")
+    if D * layer.num_layers > 1:
+        summed = " + ".join(counts)  # the layers of one direction
+        if D == 2:
+            summed = f"2 x ({summed})" if len(counts) > 1 else f"2 x {summed}"
+        line = f"all: {summed} = {total:,}"
+        if two_bias and not keras_two:
+            line += f"; Keras' one-bias {keras_total:,}"
+        lines.append(line)
     return total, lines
 
 
 def summary(model: nn.Module, *example, **kwargs) -> Summary:
-    """Run ``model(*example, **kwargs)`` once (no gradients) and tabulate what ran.
+    """Tabulate a model's layers and parameter counts; with an example, also its output shapes.
 
-    Rows are the leaf modules and recurrent layers in the order they first ran, then any that
-    hold parameters but did not run (output shape "-"), then parameters held directly by a
-    container ("(other)"). Shapes are those of this example batch.
+    Without ``example`` and ``kwargs`` nothing runs: the rows are the leaf modules and recurrent
+    layers in definition order, each with its parameter count (and a recurrent layer's formula),
+    and the table has no shape column. With them, ``model(*example, **kwargs)`` runs once (eval
+    mode, no gradients) and the rows come in the order the modules first ran, with the shapes of
+    this example batch, then any that hold parameters but did not run (output shape "-"). Either
+    way parameters held directly by a container come last ("(other)").
 
     Returns:
         a :class:`Summary`; ``print(summary(...))`` shows the table.
@@ -132,6 +161,25 @@ def summary(model: nn.Module, *example, **kwargs) -> Summary:
     rows: dict[str, LayerRow] = {}
     leaves = {n: m for n, m in model.named_modules()
               if isinstance(m, _RECURRENT) or not any(True for _ in m.children())}  # fmt: skip
+    ran = bool(example or kwargs)
+    if ran:
+        _run(model, leaves, rows, example, kwargs)
+    for name, m in leaves.items():
+        if name not in rows and (not ran or any(True for _ in m.parameters())):
+            rows[name] = _row(name or "(model)", m, "-")
+    in_rows = {id(p) for m in leaves.values() for p in m.parameters()}
+    loose = [p for p in model.parameters() if id(p) not in in_rows]  # held by a non-leaf module
+    if loose:
+        rows["(other)"] = LayerRow("(other)", "Parameter", "-", sum(p.numel() for p in loose))
+    unique = {id(p): p for p in model.parameters()}.values()
+    total = sum(p.numel() for p in unique)
+    trainable = sum(p.numel() for p in unique if p.requires_grad)
+    shape = (", ".join(_shape(e) for e in example) or "-") if ran else None
+    return Summary(list(rows.values()), total, trainable, shape)
+
+
+def _run(model: nn.Module, leaves: dict, rows: dict, example: tuple, kwargs: dict) -> None:
+    """Run the model once on the example, adding a row per leaf with its first output's shape."""
     hooks = []
     for name, m in leaves.items():
 
@@ -149,18 +197,6 @@ def summary(model: nn.Module, *example, **kwargs) -> Summary:
         model.train(was_training)
         for h in hooks:
             h.remove()
-    for name, m in leaves.items():
-        if name not in rows and any(True for _ in m.parameters()):
-            rows[name] = _row(name or "(model)", m, "-")
-    in_rows = {id(p) for m in leaves.values() for p in m.parameters()}
-    loose = [p for p in model.parameters() if id(p) not in in_rows]  # held by a non-leaf module
-    if loose:
-        rows["(other)"] = LayerRow("(other)", "Parameter", "-", sum(p.numel() for p in loose))
-    unique = {id(p): p for p in model.parameters()}.values()
-    total = sum(p.numel() for p in unique)
-    trainable = sum(p.numel() for p in unique if p.requires_grad)
-    shape = ", ".join(_shape(e) for e in example) or "-"
-    return Summary(list(rows.values()), total, trainable, shape)
 
 
 def _row(name: str, m: nn.Module, shape: str) -> LayerRow:
