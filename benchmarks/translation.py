@@ -3,7 +3,7 @@
 Ours is trained through `rnnlab.tasks.translate.train_translate` (the code behind `rnnlab train
 translate`): a bidirectional GRU encoder and a GRU decoder with attention, batches of similar
 source length, Adam annealed (cosine) over the steps the budget is expected to hold (timed on the
-first steps), the run stopped by the budget (`TranslateJob.max_minutes`: training time, evaluation
+first steps), the run stopped by the budget (`TrainConfig.max_minutes`: training time, evaluation
 not counted, as the peer counts it), the better on dev of the best finished epoch and the weights
 at the cut kept. BLEU: sacreBLEU's 13a tokenisation on the lower-cased detokenised output against
 the lower-cased raw references (`rnnlab.metrics.corpus_bleu`, equal to sacreBLEU), as the peer
@@ -93,9 +93,9 @@ def run_ours(name: str, minutes: float, out: Path, splits: dict, limit: int | No
     total = max(1, int(rate * minutes * 60 * 0.98))  # steps the budget should hold
     schedule = warmup_cosine(min(TRAIN["warmup"], total // 10), total, TRAIN["min_factor"])
     job = TranslateJob(
-        data="multi30k", src_lang="de", tgt_lang="en", out=str(out), max_minutes=minutes,
+        data="multi30k", src_lang="de", tgt_lang="en", out=str(out),
         batch_size=TRAIN["batch_size"], eval_splits=(), model=config,
-        train=TrainConfig(lr=TRAIN["lr"], clip_norm=TRAIN["clip_norm"],
+        train=TrainConfig(lr=TRAIN["lr"], clip_norm=TRAIN["clip_norm"], max_minutes=minutes,
                           epochs=total // per_epoch + 2, schedule=schedule, progress=False),
     )  # fmt: skip
     result = train_translate(job)  # the budget, not the epoch count, ends it

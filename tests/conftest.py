@@ -24,3 +24,25 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+class FakeClock:
+    """A stand-in for the ``time`` module whose perf_counter advances one second per call."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+@pytest.fixture
+def fake_clock(monkeypatch) -> FakeClock:
+    """The time budget's clock (rnnlab.train.budget) replaced by a :class:`FakeClock`, so a
+    budget test depends on the steps taken, never on the machine's speed."""
+    from rnnlab.train import budget
+
+    fake = FakeClock()
+    monkeypatch.setattr(budget, "time", fake)
+    return fake

@@ -1,137 +1,126 @@
-"""TimeBudget: training time counted while batches are drawn, BudgetSpent once it is used up,
-and the loader's reseedable parts passed through; train_lm stopped by max_minutes; the
-learning rate annealed on the budget's clock (budget_cosine; TrainConfig.anneal_to with
-max_minutes)."""
+"""One time budget for every task: TrainConfig.max_minutes stops train_classifier, train_lm,
+train_tagger and train_translate alike inside an epoch, each keeps a model that loads, says so
+(result.budget_spent) and resumes to the end; the language model anneals on the budget's clock;
+the CLI's --max-minutes works for every `rnnlab train TASK`.
+
+The budget's clock is the fake one (conftest.fake_clock: one second per reading)."""
 
 from __future__ import annotations
 
 import json
-import math
+import random
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 import rnnlab
+from rnnlab.cli import main
+from rnnlab.models.classifier import ClassifierConfig
 from rnnlab.models.language_model import LMConfig
-from rnnlab.tasks import time_budget
+from rnnlab.models.seq2seq import Seq2SeqConfig
+from rnnlab.models.tagger import TaggerConfig
+from rnnlab.tasks.classify import ClassifyJob, train_classifier
 from rnnlab.tasks.language_model import LMJob, train_lm
-from rnnlab.tasks.time_budget import BudgetSpent, TimeBudget, budget_cosine
-from rnnlab.text.sentences import SentenceDataset, sentence_loader
+from rnnlab.tasks.tag import TagJob, train_tagger
+from rnnlab.tasks.translate import TranslateJob, train_translate
 from rnnlab.train import TrainConfig
 
-
-class Clock:
-    """A stand-in for the time module whose perf_counter advances one second per call."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def perf_counter(self) -> float:
-        self.now += 1.0
-        return self.now
+WORDS = "ein hund katze rennt springt über das gras rot blau".split()
 
 
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(time_budget, "time", fake)
-    return fake
+def write_data(root: Path) -> dict[str, Path]:
+    """Small generated files for every task: texts with labels, tagged tokens, pairs, a text."""
+    r = random.Random(0)
+    sentences = [[r.choice(WORDS) for _ in range(r.randint(2, 6))] for _ in range(200)]
+    files = {"classify": root / "texts.tsv", "tag": root / "tags.tsv", "lm": root / "text.txt",
+             "src": root / "pairs.src", "tgt": root / "pairs.tgt"}  # fmt: skip
+    files["classify"].write_text(
+        "".join(f"{' '.join(s)}\t{'pos' if 'hund' in s else 'neg'}\n" for s in sentences),
+        encoding="utf-8",
+    )
+    files["tag"].write_text(
+        "\n".join("".join(f"{w}\t{'B-X' if w == 'hund' else 'O'}\n" for w in s)
+                  for s in sentences),
+        encoding="utf-8",
+    )  # fmt: skip
+    files["lm"].write_text("".join(" ".join(s) + "\n" for s in sentences), encoding="utf-8")
+    files["src"].write_text("".join(" ".join(s) + "\n" for s in sentences), encoding="utf-8")
+    files["tgt"].write_text("".join(" ".join(s[::-1]) + "\n" for s in sentences), "utf-8")
+    return files
 
 
-def test_the_budget_stops_the_batches_and_counts_across_passes(clock):
-    budget = TimeBudget(range(5), seconds=8)
-    assert list(budget) == [0, 1, 2, 3, 4]  # 6 clock reads inside: 6 s spent
-    assert budget.spent == 6.0
-    with pytest.raises(BudgetSpent, match="8 s is spent"):
-        list(budget)
-    assert isinstance(BudgetSpent(), KeyboardInterrupt)  # the trainer checkpoints, as on Ctrl-C
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    return write_data(tmp_path_factory.mktemp("budget_data"))
 
 
-def test_len_and_the_reseedable_parts_pass_through():
-    loader = sentence_loader(SentenceDataset([[2, 5, 3]] * 10), 3, train=True)
-    budget = TimeBudget(loader, 60)
-    assert len(budget) == len(loader) == 4
-    assert budget.batch_sampler is loader.batch_sampler
-    with pytest.raises(AttributeError):
-        budget.no_such_thing  # noqa: B018
-    with pytest.raises(ValueError, match="> 0 seconds"):
-        TimeBudget(loader, 0)
+def make_job(task: str, files: dict[str, Path], out: Path, train: TrainConfig):
+    """A tiny job of ``task`` (batches of 8: about 20 steps per epoch)."""
+    if task == "classify":
+        model = ClassifierConfig(1, 2, embed_dim=8, hidden_size=8)
+        return ClassifyJob(data=str(files["classify"]), out=str(out), batch_size=8, model=model,
+                           train=replace(train, monitor="accuracy", mode="max"))  # fmt: skip
+    if task == "tag":
+        model = TaggerConfig(vocab_size=1, num_tags=1, embed_dim=8, hidden_size=8)
+        return TagJob(data=str(files["tag"]), out=str(out), batch_size=8, model=model,
+                      train=replace(train, monitor="f1", mode="max"))  # fmt: skip
+    if task == "lm":
+        model = LMConfig(1, embed_dim=8, hidden_size=8, num_layers=1)
+        return LMJob(data=str(files["lm"]), out=str(out), batch_size=4, bptt=10, model=model,
+                     train=train)  # fmt: skip
+    model = Seq2SeqConfig(1, 1, cell="gru", attention="general", embed_dim=8, hidden_size=8)
+    return TranslateJob(data=None, src_lang="xx", tgt_lang="yy", src_file=str(files["src"]),
+                        tgt_file=str(files["tgt"]), out=str(out), min_freq=1, batch_size=8,
+                        beam=1, eval_splits=("dev",), model=model, train=train)  # fmt: skip
 
 
-def tiny_job(tmp_path, train: TrainConfig, **kw) -> LMJob:
-    """A character LM job on a 560-character text: 13 stream steps per epoch."""
-    text = tmp_path / "text.txt"
-    text.write_text("abcabd\n" * 80, encoding="utf-8")
-    return LMJob(data=str(text), out=str(tmp_path / "run"), level="char", batch_size=4, bptt=10,
-                 model=LMConfig(1, embed_dim=8, hidden_size=8, num_layers=1), train=train,
-                 **kw)  # fmt: skip
+TRAIN = {"classify": train_classifier, "tag": train_tagger, "lm": train_lm,
+         "translate": train_translate}  # fmt: skip
 
 
-def test_train_lm_stopped_by_its_budget_keeps_a_model_and_can_resume(tmp_path, clock):
-    job = tiny_job(tmp_path, TrainConfig(epochs=3, lr=0.01, progress=False), max_minutes=40 / 60)
-    result = train_lm(job)  # 13 steps per epoch, about a clock second each: 40 s < 3 epochs
-    assert result.budget_spent
-    assert len(result.history) == 2
-    state = json.loads((tmp_path / "run" / "checkpoint" / "state.json").read_text())["state"]
-    assert (state["epoch"], state["step_in_epoch"]) == (2, 11)  # stopped inside epoch 3
-    loaded = rnnlab.load(tmp_path / "run")
-    assert loaded.log_prob("abc") == result.model.log_prob("abc")
-    assert json.loads((tmp_path / "run" / "scores.json").read_text())["dev"]["tokens"] > 0
-    resumed = train_lm(LMJob(**{**job.__dict__, "max_minutes": None, "resume": True}))
+@pytest.mark.parametrize("task", sorted(TRAIN))
+def test_every_task_stops_on_its_budget_keeps_a_model_and_resumes(task, files, tmp_path,
+                                                                  fake_clock):  # fmt: skip
+    out = tmp_path / task
+    budget = TrainConfig(epochs=3, lr=0.01, progress=False, max_minutes=0.5)  # 30 fake seconds
+    result = TRAIN[task](make_job(task, files, out, budget))
+    assert result.budget_spent and len(result.history) < 3
+    state = json.loads((out / "checkpoint" / "state.json").read_text())["state"]
+    assert state["epoch"] < 3 and state["step_in_epoch"] > 0  # stopped inside an epoch
+    assert rnnlab.load(out) is not None  # the kept weights make a complete model directory
+    assert (out / "scores.json").is_file()
+    resumed = TRAIN[task](
+        replace(make_job(task, files, out, replace(budget, max_minutes=None)), resume=True)
+    )
     assert not resumed.budget_spent and len(resumed.history) == 3
 
 
-def test_fraction_counts_the_running_pass_and_the_ended_ones(clock):
-    budget = TimeBudget(range(3), seconds=10)
-    assert budget.fraction() == 0.0  # nothing drawn yet, and no clock read
-    seen = []
-    for _ in budget:  # each fraction() reads the clock once: one second per call
-        seen.append(budget.fraction())
-    assert seen == [0.2, 0.4, 0.6]  # started at t=1; reads at t=3, 5, 7 (loop checks between)
-    assert budget.spent == 7.0 and budget.fraction() == 0.7
-    budget.spent = 25.0
-    assert budget.fraction() == 1.0  # clipped
-
-
-def test_budget_cosine_follows_the_clock_not_the_step():
-    budget = TimeBudget(range(3), seconds=100)
-    schedule = budget_cosine(budget, min_factor=0.1, warmup=2)
-    assert [schedule(0), schedule(1)] == [0.5, 1.0]  # linear warm-up, by step
-    for spent, expected in [(0, 1.0), (25, 0.1 + 0.9 * (1 + math.cos(math.pi / 4)) / 2),
-                            (50, 0.55), (100, 0.1), (400, 0.1)]:  # fmt: skip
-        budget.spent = spent
-        assert schedule(2) == pytest.approx(expected) == schedule(10_000)
-    assert "budget_cosine(seconds=100" in schedule.__name__
-    with pytest.raises(TypeError, match="TimeBudget"):
-        budget_cosine(range(3))
-    with pytest.raises(ValueError, match="min_factor"):
-        budget_cosine(budget, min_factor=1.5)
-    with pytest.raises(ValueError, match="warmup"):
-        budget_cosine(budget, warmup=-1)
-
-
-def test_train_lm_anneals_over_its_budget(tmp_path, clock):
-    train = TrainConfig(epochs=50, lr=0.01, anneal_to=0.05, progress=False)
-    result = train_lm(tiny_job(tmp_path, train, max_minutes=100 / 60))
-    # 13 steps per epoch, ~2 clock seconds a step (one clock read is the lr's)
-    assert result.budget_spent and 2 <= len(result.history) <= 4
+def test_the_language_model_anneals_over_its_budget(files, tmp_path, fake_clock):
+    train = TrainConfig(epochs=50, lr=0.01, anneal_to=0.05, warmup=2, max_minutes=100 / 60,
+                        progress=False)  # fmt: skip
+    result = train_lm(make_job("lm", files, tmp_path / "run", train))
+    assert result.budget_spent and 1 <= len(result.history) < 50
     rates = [r["lr"] for r in result.history]  # the rate of each epoch's last step
     assert rates == sorted(rates, reverse=True) and len(set(rates)) == len(rates)
     assert 0.01 * 0.05 <= rates[-1] < rates[0] < 0.01
+    # the 50 epochs' steps alone would have annealed far less by now
+    steps = result.history[-1]["step"]
+    assert rates[-1] < train.lr_at(steps - 1, steps_per_epoch=steps // len(rates)) - 1e-4
     config = json.loads((tmp_path / "run" / "checkpoint" / "state.json").read_text())["config"]
-    assert config["schedule"].startswith("budget_cosine(seconds=100")  # not over the 50 epochs
-    assert config["anneal_to"] is None
+    assert (config["anneal_to"], config["max_minutes"], config["warmup"]) == (0.05, 100 / 60, 2)
 
 
-@pytest.mark.parametrize(
-    "kw, match",
-    [
-        ({"warmup": 10}, "set max_minutes and train.anneal_to"),
-        ({"warmup": 10, "max_minutes": 1}, "set max_minutes and train.anneal_to"),
-        ({"warmup": 10, "train": TrainConfig(anneal_to=0.1)}, "set max_minutes and"),
-        ({"warmup": -1}, "warmup must be"),
-        ({"lr_decay": 0.5, "train": TrainConfig(anneal_to=0.1)}, "two schedules"),
-    ],
-)
-def test_anneal_job_checks(kw, match):
-    with pytest.raises(ValueError, match=match):
-        LMJob(**kw)
+@pytest.mark.parametrize("task", ["classify", "tag", "lm", "translate"])
+def test_max_minutes_on_every_train_command(task, files, tmp_path, fake_clock, capsys):
+    data = {"classify": ["--data", files["classify"]], "tag": ["--data", files["tag"]],
+            "lm": ["--data", files["lm"], "--bptt", "10"],
+            "translate": ["--src-file", files["src"], "--tgt-file", files["tgt"], "--min-freq",
+                          "1", "--beam", "1"]}[task]  # fmt: skip
+    argv = ["train", task, *data, "--hidden", "8", "--epochs", "3", "--batch-size", "4",
+            "--max-minutes", "0.5", "--no-progress", "--out", tmp_path / "run"]  # fmt: skip
+    assert main([str(a) for a in argv]) == 0
+    out = capsys.readouterr().out
+    assert "the 0.5-minute budget is spent after" in out and "--resume" in out
+    state = json.loads((tmp_path / "run" / "checkpoint" / "state.json").read_text())
+    assert state["config"]["max_minutes"] == 0.5

@@ -12,6 +12,7 @@ from rnnlab.text.batching import (
     BucketBatchSampler,
     ClassificationDataset,
     PadCollate,
+    bucket_loader,
     make_loader,
     pad_batch,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "ClassificationDataset",
     "PadCollate",
     "Vocab",
+    "bucket_loader",
     "make_loader",
     "pad_batch",
     "pad_sequences",

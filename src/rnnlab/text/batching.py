@@ -10,13 +10,16 @@ forward direction never sees a pad before the text. Pass ``padding="pre"`` for t
 
 Bucketing (:class:`BucketBatchSampler`) groups examples of similar length into a batch, which
 cuts the padding an RNN has to step through, while keeping the batch order random.
+:func:`bucket_loader` is the one loader every task trains and evaluates with (classification,
+tagging, translation, sentence language models): any dataset with ``lengths``, any collate.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -25,7 +28,14 @@ from rnnlab.text.padding import pad_sequences
 from rnnlab.text.tokenize import tokenize
 from rnnlab.text.vocab import Vocab
 
-__all__ = ["BucketBatchSampler", "ClassificationDataset", "PadCollate", "make_loader", "pad_batch"]
+__all__ = [
+    "BucketBatchSampler",
+    "ClassificationDataset",
+    "PadCollate",
+    "bucket_loader",
+    "make_loader",
+    "pad_batch",
+]
 
 
 class ClassificationDataset(Dataset):
@@ -196,6 +206,47 @@ class BucketBatchSampler(Sampler[list[int]]):
         return full_pools * self.pool_batches + math.ceil(rest / self.batch_size)
 
 
+def bucket_loader(
+    dataset: Sequence[Any],
+    batch_size: int,
+    collate_fn: Callable[[list[Any]], Any],
+    train: bool = False,
+    seed: int = 0,
+    lengths: Sequence[int] | None = None,
+) -> DataLoader:
+    """A ``DataLoader`` over ``dataset`` in batches of examples of similar length.
+
+    Training (``train=True``): :class:`BucketBatchSampler`, so the batches change every epoch and
+    are reseeded per epoch (``loader.batch_sampler.set_epoch``, which the trainer calls), making
+    an interrupted run resume exactly. Otherwise (evaluation): shortest first, in fixed batches
+    (the least padding, the same batches every time).
+
+    Args:
+        dataset: ``N`` examples (any indexable sequence or torch ``Dataset``).
+        batch_size: examples per batch, a positive int.
+        collate_fn: turns a list of examples into a batch (padding them).
+        train: bucket and shuffle (training) or sort once (evaluation).
+        seed: base seed of the training shuffles.
+        lengths: ``N`` lengths to group by; default ``dataset.lengths``.
+
+    Raises:
+        ValueError: a bad ``batch_size``, no examples, or ``lengths`` of another size.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    lengths = list(dataset.lengths if lengths is None else lengths)  # type: ignore[attr-defined]
+    if len(lengths) != len(dataset):
+        raise ValueError(f"{len(lengths)} lengths for {len(dataset)} examples")
+    if not lengths:
+        raise ValueError("no examples to batch: the data set is empty")
+    if train:
+        sampler = BucketBatchSampler(lengths, batch_size, seed=seed)
+        return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_fn)
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)  # (N,) shortest first
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    return DataLoader(dataset, batch_sampler=batches, collate_fn=collate_fn)
+
+
 def make_loader(
     dataset: ClassificationDataset,
     batch_size: int,
@@ -221,8 +272,7 @@ def make_loader(
     """
     collate = collate or PadCollate()
     if bucket:
-        sampler = BucketBatchSampler(dataset.lengths, batch_size, seed=seed)
-        return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate)
+        return bucket_loader(dataset, batch_size, collate, train=True, seed=seed)
     generator = torch.Generator().manual_seed(seed) if shuffle else None
     return DataLoader(
         dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, collate_fn=collate

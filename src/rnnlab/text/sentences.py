@@ -20,7 +20,7 @@ from typing import NamedTuple
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from rnnlab.text.batching import BucketBatchSampler, pad_batch
+from rnnlab.text.batching import bucket_loader, pad_batch
 
 __all__ = ["SentenceBatch", "SentenceDataset", "collate_sentences", "sentence_loader"]
 
@@ -80,13 +80,6 @@ def sentence_loader(
             (``loader.batch_sampler.set_epoch``); otherwise shortest first, in fixed batches.
         seed: base seed of the training shuffles.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     if len(dataset) == 0:
         raise ValueError("no sentences to batch")
-    if train:
-        sampler = BucketBatchSampler(dataset.lengths, batch_size, seed=seed)
-        return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_sentences)
-    order = sorted(range(len(dataset)), key=lambda i: dataset.lengths[i])
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    return DataLoader(dataset, batch_sampler=batches, collate_fn=collate_sentences)
+    return bucket_loader(dataset, batch_size, collate_sentences, train=train, seed=seed)

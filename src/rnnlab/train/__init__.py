@@ -9,6 +9,7 @@ history = Trainer(model, TrainConfig(epochs=10, monitor="accuracy", mode="max"),
 )
 """
 
+from rnnlab.train.budget import BudgetSpent, TimeBudget
 from rnnlab.train.checkpoint import TrainerState, load_checkpoint, save_checkpoint
 from rnnlab.train.config import TrainConfig
 from rnnlab.train.device import OnDevice, to_device
@@ -22,12 +23,14 @@ from rnnlab.train.trainer import Trainer, make_optimizer
 from rnnlab.train.weights import load_weights, save_weights
 
 __all__ = [
+    "BudgetSpent",
     "CheckpointError",
     "OnDevice",
     "TrainConfig",
     "TrainableModel",
     "Trainer",
     "TrainerState",
+    "TimeBudget",
     "epoch_seed",
     "load_checkpoint",
     "load_weights",

@@ -5,7 +5,8 @@ The learning rate at optimizer step `s` (counted from 0 over the whole run) is
     lr_at(s) = lr * schedule(s)        (schedule None: lr_at(s) = lr)
 
 so a schedule is a pure function of the step and a resumed run sees the same rates
-(see `rnnlab.train.schedules` for ready-made ones).
+(see `rnnlab.train.schedules` for ready-made ones). `anneal_to` is the built-in cosine schedule,
+over the epochs' steps and, with `max_minutes`, over the time budget too (see `lr_at`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ class TrainConfig:
     schedule: Callable[[int], float] | None = None  # step -> factor of lr; must be pure
     # cosine-anneal the lr over all `epochs` (their steps) down to this fraction of it; None: off
     anneal_to: float | None = None
+    # with anneal_to: a linear warm-up from 0 over this many steps before the cosine
+    warmup: int = 0
+    # stop once this much training time is spent (a checkpoint is saved, as on Ctrl-C, and the
+    # better on dev of the best epoch and the weights at the cut is kept); None: no budget
+    max_minutes: float | None = None
     # "bf16": forward and loss under torch.autocast(bfloat16) (mixed precision: the weights,
     # the optimiser and the recurrent state stay float32); evaluation always runs in float32
     precision: str = "fp32"
@@ -109,15 +115,31 @@ class TrainConfig:
                 raise ValueError(f"anneal_to must be in [0, 1] or None, got {self.anneal_to!r}")
             if self.schedule is not None:
                 raise ValueError("anneal_to is a schedule of its own: give schedule or anneal_to")
+        if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 0:
+            raise ValueError(f"warmup must be an int >= 0, got {self.warmup!r}")
+        if self.warmup and self.anneal_to is None:
+            raise ValueError(
+                "warmup is the start of the anneal_to schedule: set anneal_to too (--anneal-to)"
+            )
+        if self.max_minutes is not None and not _positive(self.max_minutes):
+            raise ValueError(f"max_minutes must be a number > 0 or None, got {self.max_minutes!r}")
 
-    def lr_at(self, step: int, steps_per_epoch: int | None = None) -> float:
+    def lr_at(
+        self, step: int, steps_per_epoch: int | None = None, time_fraction: float | None = None
+    ) -> float:
         """Learning rate for optimizer step `step` (0-based over the whole run).
 
-        With `anneal_to` it needs `steps_per_epoch` (the trainer passes its loader's length):
+        With `anneal_to` it needs `steps_per_epoch` (the trainer passes its loader's length) and,
+        under a time budget, `time_fraction` (the share of `max_minutes` spent, in [0, 1]):
 
-            lr_at(s) = lr * (a + (1 - a) * (1 + cos(pi * p)) / 2),  p = min(1, s / (epochs * n))
+            lr_at(s) = lr * (s + 1) / w                                          for s < w
+                     = lr * (a + (1 - a) * (1 + cos(pi * p)) / 2)                after
+            p = max(min(1, (s - w) / (epochs * n - w)), time_fraction)
 
-        with a = anneal_to and n = steps_per_epoch: a half cosine from lr to a * lr.
+        with a = anneal_to, w = warmup and n = steps_per_epoch: a half cosine from lr to a * lr
+        that reaches a * lr when the last epoch or the time budget ends, whichever comes first
+        (so under a budget the rate does not depend on the step alone: a run resumed with a
+        fresh budget anneals afresh).
         """
         if self.anneal_to is not None:
             if steps_per_epoch is None or steps_per_epoch < 1:
@@ -125,7 +147,12 @@ class TrainConfig:
                     "anneal_to needs the number of steps per epoch (a training loader with a "
                     f"length), got {steps_per_epoch!r}"
                 )
-            p = min(1.0, step / (self.epochs * steps_per_epoch))
+            if step < self.warmup:
+                return self.lr * (step + 1) / self.warmup
+            total = self.epochs * steps_per_epoch - self.warmup
+            p = min(1.0, (step - self.warmup) / max(1, total))
+            if time_fraction is not None:
+                p = max(p, min(1.0, time_fraction))
             return self.lr * cosine_factor(p, self.anneal_to)
         if self.schedule is None:
             return self.lr

@@ -17,6 +17,10 @@ from the global torch generator or a `torch.Generator` of its own (a DataLoader 
 Ctrl-C is deferred to the end of the current step (or evaluation), then a checkpoint is saved and
 KeyboardInterrupt re-raised; a second Ctrl-C stops at once (still saving, unless it lands inside
 an optimizer update, where the previous checkpoint is kept).
+
+A time budget (`TrainConfig.max_minutes`) stops the run the same way, with a checkpoint to
+resume from, but `fit` then returns: the model keeps the better on dev of the best finished epoch
+and the weights at the cut, and `Trainer.budget_spent` is True.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from rnnlab.train.budget import BudgetSpent, TimeBudget
 from rnnlab.train.checkpoint import TrainerState, has_checkpoint, load_checkpoint, save_checkpoint
 from rnnlab.train.config import TrainConfig
 from rnnlab.train.device import OnDevice, to_device
@@ -52,7 +57,7 @@ from rnnlab.train.weights import load_weights, save_weights
 logger = logging.getLogger(__name__)
 
 # Config fields that may change between a run and its resumption without breaking exactness.
-RESUMABLE_CHANGES = {"epochs", "patience", "device", "log_every", "progress"}
+RESUMABLE_CHANGES = {"epochs", "patience", "device", "log_every", "progress", "max_minutes"}
 
 
 class Trainer:
@@ -80,6 +85,8 @@ class Trainer:
         self.optimizer: torch.optim.Optimizer | None = None
         self._unsafe = False  # inside an optimizer update or epoch bookkeeping
         self._last_rng: RngState | None = None  # generators after the last completed step
+        self.budget: TimeBudget | None = None  # the running fit's time budget (max_minutes)
+        self.budget_spent = False  # the last fit was stopped by its time budget
 
     @property
     def weights_path(self) -> Path:
@@ -119,6 +126,12 @@ class Trainer:
         On Ctrl-C (or any KeyboardInterrupt) a checkpoint of the last completed step is saved, a
         warning says how to resume, and the KeyboardInterrupt propagates; the model then holds
         its current, not its best, weights.
+
+        With `config.max_minutes` the loader is wrapped in a :class:`TimeBudget`: once that much
+        training time is spent (in this call; a resumed run gets a fresh budget) a checkpoint is
+        saved as on Ctrl-C, `budget_spent` is set, the model keeps the better on dev of its best
+        finished epoch and its weights at the cut (saved as the best weights), and the history
+        of the finished epochs is returned.
         """
         cfg = self.config
         if dev_loader is None and cfg.monitor != "loss":
@@ -126,7 +139,10 @@ class Trainer:
                 f"monitor={cfg.monitor!r} is a dev metric but no dev_loader was given "
                 f"(without one only monitor='loss', the train loss, can be watched)"
             )
-        self._steps_per_epoch = None
+        self._steps_per_epoch, self.budget_spent = None, False
+        self.budget = None
+        if cfg.max_minutes is not None:
+            train_loader = self.budget = TimeBudget(train_loader, 60.0 * cfg.max_minutes)
         if cfg.anneal_to is not None:
             try:
                 self._steps_per_epoch = len(train_loader)  # type: ignore[arg-type]
@@ -176,6 +192,11 @@ class Trainer:
                     )
                     if interrupt.requested:
                         raise KeyboardInterrupt
+            except BudgetSpent:
+                self._on_interrupt(state, budget=True)
+                self.budget_spent = True
+                self._keep_the_better(state, dev_loader)
+                return state.history
             except KeyboardInterrupt:
                 self._on_interrupt(state)
                 raise
@@ -238,7 +259,7 @@ class Trainer:
         )
         try:
             for batch in batches:
-                lr = cfg.lr_at(state.global_step, self._steps_per_epoch)
+                lr = self._lr(state.global_step)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 optimizer.zero_grad(set_to_none=True)
@@ -300,7 +321,7 @@ class Trainer:
         record = {
             "epoch": state.epoch + 1,
             "step": state.global_step,
-            "lr": cfg.lr_at(state.global_step - 1, self._steps_per_epoch),
+            "lr": self._lr(state.global_step - 1),
             "time": round(elapsed, 3),
             "train_loss": train_loss,
             **{f"dev_{k}": v for k, v in dev.items()},
@@ -330,6 +351,37 @@ class Trainer:
         state.step_in_epoch, state.loss_sum, state.elapsed = 0, 0.0, 0.0
         self._unsafe = False
 
+    def _lr(self, step: int) -> float:
+        """`config.lr_at(step)` with this run's steps per epoch and time budget."""
+        annealed = self.budget is not None and self.config.anneal_to is not None
+        fraction = self.budget.fraction() if annealed else None
+        return self.config.lr_at(step, self._steps_per_epoch, fraction)
+
+    def _keep_the_better(self, state: TrainerState, dev_loader: Iterable[Any] | None) -> None:
+        """After the time budget cut a run short: keep, as the run's model, the better on the dev
+        set of the best finished epoch and the weights at the cut (those are then saved as the
+        best weights; the checkpoint still holds the cut, to resume from). Without a dev set the
+        best finished epoch is kept, or the cut when no epoch finished."""
+        cfg = self.config
+        now = None
+        if dev_loader is not None and state.step_in_epoch > 0:
+            now = self._evaluate(dev_loader).get(cfg.monitor)
+        best = state.best_value if state.best_epoch is not None else None
+        if best is None or (now is not None and self._improved(now, best)):
+            save_weights(self.model, self.weights_path)
+            kept, value = "the weights at the cut", now
+        else:
+            load_weights(self.model, self.weights_path)
+            kept, value = f"the best finished epoch ({state.best_epoch})", best
+        logger.warning(
+            "time budget of %g minutes spent after %d finished epochs: kept %s (%s %s)",
+            cfg.max_minutes,
+            len(state.history),
+            kept,
+            cfg.monitor,
+            "not measured" if value is None else f"{value:.4g}",
+        )
+
     def _evaluate(self, loader: Iterable[Any]) -> dict[str, float]:
         """`model.evaluate(loader)` in eval mode without gradients, batches on the device."""
         self.model.eval()
@@ -357,8 +409,9 @@ class Trainer:
             return value < best - self.config.min_delta
         return value > best + self.config.min_delta
 
-    def _on_interrupt(self, state: TrainerState) -> None:
-        """Save a checkpoint of the last completed step (unless the state is mid-update) and log."""
+    def _on_interrupt(self, state: TrainerState, budget: bool = False) -> None:
+        """Save a checkpoint of the last completed step (unless the state is mid-update) and log
+        (not for a spent time ``budget``: that is logged when the kept weights are chosen)."""
         if self._unsafe or self._last_rng is None or self.optimizer is None:
             logger.warning(
                 "interrupted inside an update: kept the previous checkpoint in %s; "
@@ -374,6 +427,8 @@ class Trainer:
             self._last_rng,
             self.config.to_dict(),
         )
+        if budget:
+            return
         logger.warning(
             "interrupted at epoch %d, step %d: checkpoint saved in %s; "
             "resume with fit(..., resume=True) (CLI: --resume)",
