@@ -6,15 +6,16 @@ in ``$RNNLAB_DATA``) and loaders for a user's own TSV files and class folders.
 ['imdb', 'review_polarity', 'sst2', 'sst5']
 """
 
+from rnnlab.data.conll import TaggedSentences
+from rnnlab.data.corpus import Corpus
 from rnnlab.data.download import RemoteFile, cache_dir, download, fetch, mirror_dir, sha256_file
 from rnnlab.data.errors import ChecksumError, DataError, DataFormatError, MissingDataError
 from rnnlab.data.examples import LabelledTexts, split_dev
 from rnnlab.data.files import load_folder, load_path, load_tsv
-from rnnlab.data.language_modeling import Corpus, corpus_names, load_corpora, load_corpus  # LM
+from rnnlab.data.language_modeling import corpus_names, load_corpora, load_corpus  # LM
 from rnnlab.data.registry import DatasetSpec, get, load, load_splits, names, register
 from rnnlab.data.sentiment import BINARY_LABELS, SST5_LABELS  # registers the sentiment datasets
 from rnnlab.data.tagging import (  # registers conll2003, conll2000, ud_english_lines
-    TaggedSentences,
     load_tagged,
     load_tagging_splits,
     tagging_names,

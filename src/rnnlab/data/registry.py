@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from rnnlab.data.download import RemoteFile, fetch
 from rnnlab.data.errors import MissingDataError
@@ -46,14 +47,24 @@ class DatasetSpec:
             raise ValueError(f"dataset {self.name!r} needs a name, files and splits")
 
 
-class Registry:
-    """Specs of one kind (labelled datasets, language-model corpora) by their ``name``."""
+Spec = TypeVar("Spec")
+
+
+class Registry(Generic[Spec]):
+    """Specs of one kind (labelled datasets, corpora, tagging and translation datasets) by name.
+
+    Each kind's module publishes its registry's three methods under names of that kind, e.g.
+    ``register_corpus = _CORPORA.register``, ``corpus_names``, ``get_corpus``.
+    """
 
     def __init__(self, kind: str, plural: str) -> None:
         self.kind, self.plural = kind, plural
-        self._specs: dict = {}
+        self._specs: dict[str, Spec] = {}
 
-    def register(self, spec, replace: bool = False):
+    def __repr__(self) -> str:
+        return f"<Registry of {self.plural}: {', '.join(self.names())}>"
+
+    def register(self, spec: Spec, replace: bool = False) -> Spec:
         """Add ``spec`` (``replace`` an existing name only when asked); return it."""
         if spec.name in self._specs and not replace:
             raise ValueError(f"{self.kind} {spec.name!r} is already registered")
@@ -64,8 +75,12 @@ class Registry:
         """The registered names, sorted."""
         return sorted(self._specs)
 
-    def get(self, name: str):
-        """The spec registered as ``name``; MissingDataError listing the known ones otherwise."""
+    def get(self, name: str) -> Spec:
+        """The spec registered as ``name``.
+
+        Raises:
+            MissingDataError: no spec of that name (the message lists the known ones).
+        """
         try:
             return self._specs[name]
         except KeyError:
@@ -77,26 +92,10 @@ class Registry:
         return name in self._specs
 
 
-_REGISTRY = Registry("dataset", "datasets")
-
-
-def register(spec: DatasetSpec, replace: bool = False) -> DatasetSpec:
-    """Add ``spec`` to the registry (``replace`` an existing name only when asked)."""
-    return _REGISTRY.register(spec, replace)
-
-
-def names() -> list[str]:
-    """The registered dataset names, sorted."""
-    return _REGISTRY.names()
-
-
-def get(name: str) -> DatasetSpec:
-    """The spec registered as ``name``.
-
-    Raises:
-        MissingDataError: no dataset of that name (the message lists the known ones).
-    """
-    return _REGISTRY.get(name)
+_REGISTRY: Registry[DatasetSpec] = Registry("dataset", "datasets")
+register = _REGISTRY.register  # (spec, replace=False) -> spec
+names = _REGISTRY.names  # () -> the registered dataset names, sorted
+get = _REGISTRY.get  # (name) -> spec; MissingDataError listing the known names
 
 
 def _parse_all(spec: DatasetSpec, progress: bool) -> dict[str, LabelledTexts]:

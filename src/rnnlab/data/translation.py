@@ -22,7 +22,6 @@ checked):
 
 from __future__ import annotations
 
-import gzip
 import logging
 import os
 import random
@@ -31,8 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnnlab.data.download import RemoteFile, fetch
-from rnnlab.data.errors import DataFormatError, MissingDataError
+from rnnlab.data.errors import DataFormatError
 from rnnlab.data.registry import Registry
+from rnnlab.data.text_files import read_path
 
 __all__ = [
     "ParallelText",
@@ -78,18 +78,7 @@ def read_lines(path: str | os.PathLike) -> list[str]:
     Raises:
         MissingDataError: no such file. DataFormatError: not gzip or not UTF-8.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise MissingDataError(f"no such file: {path}")
-    try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError) as e:
-        raise DataFormatError(f"{path} is not a readable gzip file: {e}") from e
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise DataFormatError(f"{path} is not UTF-8 text (bad byte at offset {e.start})") from e
-    lines = text.split("\n")
+    lines = read_path(path).split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     return [line.rstrip("\r") for line in lines]
@@ -172,22 +161,10 @@ class TranslationSpec:
         return split
 
 
-_TRANSLATION = Registry("translation corpus", "translation corpora")
-
-
-def register_translation(spec: TranslationSpec, replace: bool = False) -> TranslationSpec:
-    """Add ``spec`` to the registry of parallel corpora."""
-    return _TRANSLATION.register(spec, replace)
-
-
-def translation_names() -> list[str]:
-    """The registered parallel corpora, sorted."""
-    return _TRANSLATION.names()
-
-
-def get_translation(name: str) -> TranslationSpec:
-    """The spec registered as ``name``; MissingDataError listing the known ones otherwise."""
-    return _TRANSLATION.get(name)
+_TRANSLATION: Registry[TranslationSpec] = Registry("translation corpus", "translation corpora")
+register_translation = _TRANSLATION.register  # (spec, replace=False) -> spec
+translation_names = _TRANSLATION.names  # () -> the registered parallel corpora, sorted
+get_translation = _TRANSLATION.get  # (name) -> spec; MissingDataError listing the known names
 
 
 def _check_languages(spec: TranslationSpec, src_lang: str, tgt_lang: str) -> None:
