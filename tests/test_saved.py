@@ -217,3 +217,111 @@ def test_weights_that_do_not_fit_the_config(broken):
     edit_config(broken, **{"model.hidden_size": 5, "model.cell": "lstm"})
     with pytest.raises(CheckpointError, match=r"model\.safetensors"):
         rnnlab.load(broken)
+
+
+# --- every task through the registry --------------------------------------------------------------
+
+
+def other_models() -> dict:
+    """An untrained language model, tagger (with characters) and translator."""
+    from rnnlab.models.language_model import LanguageModel, LMConfig, TextFormat
+    from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
+    from rnnlab.models.tagger import SequenceTagger, TaggerConfig
+
+    words, chars = Vocab.build([t.split() for t in TEXTS]), Vocab.build([list("abcdefz ")])
+    torch.manual_seed(0)
+    return {
+        "lm": LanguageModel(LMConfig(len(words), embed_dim=4, hidden_size=4, num_layers=1), words,
+                            TextFormat("word", "<eos>", "<eos>")),
+        "tag": SequenceTagger(TaggerConfig(len(words), 3, num_chars=len(chars), embed_dim=4,
+                                           hidden_size=4, char_dim=2, char_hidden=2), words,
+                              ["O", "B-X", "I-X"], chars, "IOB2"),
+        "translate": Seq2Seq(Seq2SeqConfig(len(words), len(chars), embed_dim=4, hidden_size=4),
+                             words, chars, ("xx", "yy")),
+    }  # fmt: skip
+
+
+def old_format(task: str, model) -> dict[str, str]:
+    """The files (beside the weights) that rnnlab wrote for ``model`` before the registry, by
+    hand: a directory saved then must load now, and save_config must still write it."""
+    from dataclasses import asdict
+
+    def vocab(v):
+        return json.dumps({"format": "rnnlab.vocab", "version": 1, "itos": v.itos},
+                          ensure_ascii=False, indent=0) + "\n"  # fmt: skip
+
+    head = {"format": "rnnlab-model", "version": 1, "task": task, "model": asdict(model.config)}
+    if task == "lm":
+        config = {**head, "text_format": asdict(model.text_format)}
+        return {"config.json": json.dumps(config, indent=2), "vocab.json": vocab(model.vocab)}
+    if task == "tag":
+        tags = json.dumps({"format": "rnnlab-model", "tags": model.tag_names}, indent=0)
+        return {"config.json": json.dumps({**head, "scheme": model.scheme}, indent=2),
+                "vocab.json": vocab(model.vocab), "tags.json": tags,
+                "chars.json": vocab(model.chars)}  # fmt: skip
+    config = {**head, "languages": list(model.languages)}
+    return {"config.json": json.dumps(config, indent=2), "src_vocab.json": vocab(model.src_vocab),
+            "tgt_vocab.json": vocab(model.tgt_vocab)}  # fmt: skip
+
+
+@pytest.mark.parametrize("task", ["lm", "tag", "translate"])
+def test_a_directory_written_before_the_registry_loads_and_is_written_the_same(tmp_path, task):
+    model = other_models()[task].eval()
+    for name, text in old_format(task, model).items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    save_weights(model, tmp_path / "model.safetensors")
+    loaded = rnnlab.load(tmp_path)
+    assert type(loaded) is type(model) and loaded.task == task and not loaded.training
+    assert saved.config_of(loaded) == json.loads((tmp_path / "config.json").read_text())
+    for k, v in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v), k
+    fresh = tmp_path / "fresh"
+    saved.save_config(loaded, fresh)
+    for name in old_format(task, model):
+        assert json.loads((fresh / name).read_text()) == json.loads((tmp_path / name).read_text())
+    saved.check_same_run(loaded, tmp_path)  # the old directory is the same run
+
+
+def test_the_registry_maps_every_task_to_its_class():
+    from rnnlab.models import LanguageModel, Seq2Seq, SequenceTagger
+
+    assert saved.MODELS == {"classify": TextClassifier, "lm": LanguageModel,
+                            "tag": SequenceTagger, "translate": Seq2Seq}  # fmt: skip
+    for task, model in {"classify": make_model(), **other_models()}.items():
+        assert saved.config_of(model)["task"] == task == model.task
+
+
+def test_a_tagger_without_characters_removes_a_stale_chars_json(tmp_path):
+    from dataclasses import replace
+
+    tagger = other_models()["tag"]
+    saved.save_config(tagger, tmp_path)
+    assert (tmp_path / "chars.json").is_file()
+    tagger.chars, tagger.config = None, replace(tagger.config, num_chars=0)
+    saved.save_config(tagger, tmp_path)
+    assert not (tmp_path / "chars.json").exists()
+
+
+@pytest.mark.parametrize(
+    "name, content, error, message",
+    [
+        ("tags.json", None, FileNotFoundError, r"tags\.json is missing"),
+        ("chars.json", None, FileNotFoundError, r"chars\.json is missing"),
+        ("tags.json", "{", CheckpointError, r"tags\.json is not valid"),
+        ("tags.json", '{"tags": ["O"]}', CheckpointError, r"tags\.json is not valid: .*format"),
+        ("tags.json", '{"format": "rnnlab-model", "tags": "O"}', CheckpointError,
+         r"config\.json and vocab\.json, tags\.json disagree: tags\.json: 'tags' must be a list"),
+        ("src_vocab.json", None, FileNotFoundError, r"src_vocab\.json is missing"),
+    ],
+)  # fmt: skip
+def test_a_missing_or_corrupt_file_of_a_task_is_named(tmp_path, name, content, error, message):
+    task = "translate" if name.startswith("src") else "tag"
+    model = other_models()[task]
+    saved.save_config(model, tmp_path)
+    save_weights(model, tmp_path / "model.safetensors")
+    if content is None:
+        (tmp_path / name).unlink()
+    else:
+        (tmp_path / name).write_text(content)
+    with pytest.raises(error, match=message):
+        rnnlab.load(tmp_path)

@@ -4,11 +4,16 @@ import rnnlab.nn as rnn          # RNN, LSTM, GRU and their cells, drop-in for t
 model = rnnlab.load("runs/sst2") # a trained model directory, on CPU
 """
 
+from rnnlab.errors import InputError, UserError
+
+__all__ = ["InputError", "UserError", "load"]
 __version__ = "0.1.0"
 
 
 def load(path, device="cpu"):
-    """Restore a saved model directory (config.json, vocab.json, model.safetensors) on ``device``.
+    """Restore a saved model directory (config.json, its vocabularies, model.safetensors) on
+    ``device``: the TextClassifier, LanguageModel, SequenceTagger or Seq2Seq that config.json's
+    ``task`` names.
 
     See :func:`rnnlab.saved.load`.
     """

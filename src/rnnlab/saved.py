@@ -1,207 +1,280 @@
-"""A trained model as a directory: ``config.json``, ``vocab.json``, ``model.safetensors``.
+"""A trained model as a directory: ``config.json``, the model's other files, ``model.safetensors``.
 
 Nothing in it can run code when loaded (JSON and safetensors), and ``load`` restores the model
-on CPU (or ``device``) whatever device trained it. ``config.json``'s ``task`` says which model it
-is: ``"classify"`` (a :class:`TextClassifier`) or ``"lm"`` (a :class:`LanguageModel`).
-A tagger (``"tag"``, a :class:`SequenceTagger`) also keeps ``tags.json`` (its tag names) and,
-with a character model, ``chars.json`` (a character vocabulary).
-A translator (``"translate"``, a :class:`Seq2Seq`) keeps its two vocabularies in
-``src_vocab.json`` and ``tgt_vocab.json`` instead of ``vocab.json``.
+on CPU (or ``device``) whatever device trained it. ``config.json``'s ``task`` names the model's
+class in :data:`MODELS`, and the class says which other files describe it:
+
+    task          class            beside config.json
+    "classify"    TextClassifier   vocab.json
+    "lm"          LanguageModel    vocab.json
+    "tag"         SequenceTagger   vocab.json, tags.json (tag names), chars.json (characters)
+    "translate"   Seq2Seq          src_vocab.json, tgt_vocab.json
+
+A saved model class has a ``task`` name and a pair of methods, so this module knows no task:
+
+    model.to_saved() -> (config, files)   config.json's fields beside "format", "version" and
+                                          "task"; the other files by name: a Vocab (written
+                                          with Vocab.save), a dict (a JSON file), or None (the
+                                          model has no such file: a stale one is removed)
+    cls.from_saved(config, files)         the model with fresh weights; files.vocab(name) and
+                                          files.json(name) read the directory's other files
+
+A new kind of model (speech, music, captioning ...) registers its class in :data:`MODELS`.
+
+A training run also writes ``run.json``: its data and loader settings (batch size, BPTT length,
+length limits ...) that resuming it exactly depends on. :func:`check_same_run` refuses to resume
+a run whose files differ from what the model and those settings would write now.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-from dataclasses import asdict
+import tempfile
 from pathlib import Path
 
 import torch
 
-from rnnlab.models.classifier import ClassifierConfig, TextClassifier
-from rnnlab.models.language_model import LanguageModel, LMConfig, TextFormat
-from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
-from rnnlab.models.tagger import SequenceTagger, TaggerConfig
+from rnnlab.errors import InputError, MissingFileError
+from rnnlab.models.classifier import TextClassifier
+from rnnlab.models.language_model import LanguageModel
+from rnnlab.models.seq2seq import Seq2Seq
+from rnnlab.models.tagger import SequenceTagger
 from rnnlab.models.truncated_bptt import StreamLM
 from rnnlab.text import Vocab
 from rnnlab.train import CheckpointError, load_weights
-from rnnlab.train.files import atomic_write
-from rnnlab.train.weights import read_tensors
+from rnnlab.train.files import atomic_write_text
+
+__all__ = ["MODELS", "check_same_run", "config_of", "load", "save_config"]
+
+logger = logging.getLogger(__name__)
 
 FORMAT = "rnnlab-model"
 VERSION = 1
 CONFIG, VOCAB, WEIGHTS = "config.json", "vocab.json", "model.safetensors"
-TAGS, CHARS = "tags.json", "chars.json"  # a tagger's tag names and character vocabulary
-SRC_VOCAB, TGT_VOCAB = "src_vocab.json", "tgt_vocab.json"  # a translator's two vocabularies
+RUN = "run.json"  # a training run's data and loader settings (not part of the model)
+
+# config.json's "task" -> the class that saves and loads such models
+MODELS: dict[str, type] = {
+    cls.task: cls for cls in (TextClassifier, LanguageModel, SequenceTagger, Seq2Seq)
+}
 
 
-def config_of(model: TextClassifier | LanguageModel) -> dict:
-    """What ``config.json`` holds for ``model``: JSON-able architecture, labels, tokenisation."""
-    if isinstance(model, Seq2Seq):
-        return {"format": FORMAT, "version": VERSION, "task": "translate", **model.config_dict()}
-    if isinstance(model, LanguageModel):
-        return {"format": FORMAT, "version": VERSION, "task": "lm", **model.config_dict()}
-    if isinstance(model, SequenceTagger):
-        return {"format": FORMAT, "version": VERSION, "task": "tag", "model": model.config_dict(),
-                "scheme": model.scheme}  # fmt: skip
-    return {
-        "format": FORMAT,
-        "version": VERSION,
-        "task": "classify",
-        "model": asdict(model.config),
-        "label_names": model.label_names,
-        "level": model.level,
-        "max_len": model.max_len,
-    }
+def config_of(model) -> dict:
+    """What ``config.json`` holds for ``model``: format, version, task, and its own fields
+    (architecture, labels, tokenisation ...)."""
+    config, _ = model.to_saved()
+    return {"format": FORMAT, "version": VERSION, "task": model.task, **config}
 
 
-def save_config(model: TextClassifier | LanguageModel, out_dir: str | os.PathLike) -> None:
-    """Write ``config.json`` and ``vocab.json`` for ``model`` (weights come from the trainer)."""
-    out = Path(out_dir)
+def save_config(model, out_dir: str | os.PathLike, run: dict | None = None) -> None:
+    """Write ``config.json`` and the model's other files (vocabularies ...) to ``out_dir`` (the
+    weights come from the trainer); with ``run``, a training run's settings as ``run.json``."""
+    _write(model, Path(out_dir), run)
+
+
+def _write(model, out: Path, run: dict | None) -> list[str]:
+    """:func:`save_config`; returns the names of the files written, config.json first."""
     out.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(config_of(model), indent=2)
-    atomic_write(out / CONFIG, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    if isinstance(model, Seq2Seq):
-        model.src_vocab.save(out / SRC_VOCAB)
-        model.tgt_vocab.save(out / TGT_VOCAB)
-        return
-    model.vocab.save(out / VOCAB)
-    if isinstance(model, SequenceTagger):
-        save_tagger_vocabularies(model, out)
+    config, files = model.to_saved()
+    atomic_write_text(out / CONFIG, json.dumps(config_of(model), indent=2))
+    written = [CONFIG]
+    for name, content in files.items():
+        if content is None:
+            (out / name).unlink(missing_ok=True)  # from an earlier run in the same directory
+            continue
+        if isinstance(content, Vocab):
+            content.save(out / name)
+        else:
+            text = json.dumps({"format": FORMAT, **content}, ensure_ascii=False, indent=0)
+            atomic_write_text(out / name, text)
+        written.append(name)
+    if run is not None:
+        atomic_write_text(out / RUN, json.dumps(run, indent=2))
+        written.append(RUN)
+    return written
 
 
-def load(
-    path: str | os.PathLike, device: str | torch.device = "cpu"
-) -> TextClassifier | LanguageModel:
+class _Files:
+    """The files of a saved model directory, as ``from_saved`` reads them; remembers which."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.read = root, []
+
+    def _path(self, name: str) -> Path:
+        path = self.root / name
+        if not path.is_file():
+            raise MissingFileError(f"{self.root} is not a complete saved model: {name} is missing")
+        self.read.append(name)
+        return path
+
+    def vocab(self, name: str) -> Vocab:
+        """The vocabulary file ``name`` (CheckpointError naming it if it is corrupt)."""
+        path = self._path(name)
+        try:
+            return Vocab.load(path)
+        except ValueError as e:
+            raise CheckpointError(str(e)) from e
+
+    def json(self, name: str) -> dict:
+        """The JSON file ``name`` written from a dict by :func:`save_config`."""
+        path = self._path(name)
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(content, dict) or content.get("format") != FORMAT:
+                raise ValueError(f"expected a JSON object with format {FORMAT!r}")
+        except (ValueError, UnicodeDecodeError) as e:
+            raise CheckpointError(f"{path} is not valid: {e}") from e
+        return content
+
+
+def load(path: str | os.PathLike, device: str | torch.device = "cpu"):
     """Restore a saved model directory, in eval mode, on ``device`` (default CPU).
 
     Raises:
-        FileNotFoundError: ``path`` or one of its three files is missing.
+        MissingFileError (a FileNotFoundError): ``path`` or one of its files is missing.
         CheckpointError: a file is corrupt or does not fit the configuration.
     """
     root = Path(path)
     if not root.is_dir():
-        raise FileNotFoundError(f"no saved model at {root}: expected a directory with {CONFIG}")
+        raise MissingFileError(f"no saved model at {root}: expected a directory with {CONFIG}")
     cfg_path = root / CONFIG
     if not cfg_path.is_file():
-        raise FileNotFoundError(f"{root} is not a saved rnnlab model: {CONFIG} is missing")
+        raise MissingFileError(f"{root} is not a saved rnnlab model: {CONFIG} is missing")
     try:
         meta = json.loads(cfg_path.read_text(encoding="utf-8"))
         if not isinstance(meta, dict):
             raise ValueError(f"expected a JSON object, got {type(meta).__name__}")
         if meta.get("format") != FORMAT:
             raise ValueError(f"format is {meta.get('format')!r}, not {FORMAT!r}")
-        task = meta.get("task")
-        if task == "classify":
-            config = ClassifierConfig(**meta["model"])
-            label_names, level = meta["label_names"], meta["level"]
-            max_len = meta.get("max_len")
-        elif task == "lm":
-            lm_config, text_format = LMConfig(**meta["model"]), TextFormat(**meta["text_format"])
-        elif task == "tag":
-            tag_config, scheme = TaggerConfig(**meta["model"]), meta["scheme"]
-        elif task == "translate":
-            mt_config, languages = Seq2SeqConfig(**meta["model"]), tuple(meta["languages"])
-        else:
-            raise ValueError(f"unknown task {task!r}")
-    except (ValueError, KeyError, TypeError) as e:
+        if meta.get("task") not in MODELS:
+            raise ValueError(f"unknown task {meta.get('task')!r} (known: {', '.join(MODELS)})")
+    except (ValueError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{cfg_path} is not a valid rnnlab model config: {e}") from e
-    if task == "translate":
-        return _load_translator(root, mt_config, languages).to(device).eval()
+    config = {k: v for k, v in meta.items() if k not in ("format", "version", "task")}
+    files = _Files(root)
     try:
-        vocab = Vocab.load(root / VOCAB)
-    except ValueError as e:
-        raise CheckpointError(str(e)) from e
-    try:
-        if task == "lm":
-            model = LanguageModel(lm_config, vocab, text_format)
-        elif task == "tag":
-            model = SequenceTagger(tag_config, vocab, *load_tagger_vocabularies(root), scheme)
-        else:
-            model = TextClassifier(config, vocab, label_names, level, max_len)
-    except ValueError as e:
-        raise CheckpointError(f"{root}: config.json and vocab.json disagree: {e}") from e
-    if task == "lm":
-        _load_lm_weights(model, root / WEIGHTS)
-    else:
-        load_weights(model, root / WEIGHTS)
+        # from_saved reads its config before its files, so an error after a file was read is a
+        # disagreement between the two
+        model = MODELS[meta["task"]].from_saved(config, files)
+    except (ValueError, KeyError, TypeError) as e:
+        if files.read:
+            raise CheckpointError(
+                f"{root}: {CONFIG} and {', '.join(files.read)} disagree: {e}"
+            ) from e
+        raise CheckpointError(f"{cfg_path} is not a valid rnnlab model config: {e}") from e
+    _load_weights(model, root / WEIGHTS)
     return model.to(device).eval()
 
 
-def save_tagger_vocabularies(model: SequenceTagger, out: Path) -> None:
-    """Write a tagger's ``tags.json`` (its tag names by id) and ``chars.json`` (if it has one)."""
-    text = json.dumps({"format": FORMAT, "tags": model.tag_names}, ensure_ascii=False, indent=0)
-    atomic_write(out / TAGS, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    if model.chars is not None:
-        model.chars.save(out / CHARS)
+def _load_weights(model, path: Path) -> None:
+    """Load ``model.safetensors`` into ``model``. A language model trained on a stream wrote
+    :class:`StreamLM`'s state: the model as ``lm.*`` beside the carried state ``carry_*``."""
+    if not path.is_file():
+        raise MissingFileError(f"weights file not found: {path}")
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            carried = f.get_slice("carry_h").get_shape() if "carry_h" in f.keys() else None
+    except Exception:  # unreadable: load_weights names the problem
+        carried = None
+    if carried is not None and len(carried) == 3:
+        load_weights(StreamLM(model, carried[1]), path)  # (L, B, H)
     else:
-        (out / CHARS).unlink(missing_ok=True)  # from an earlier run in the same directory
+        load_weights(model, path)
 
 
-def load_tagger_vocabularies(root: Path) -> tuple[list[str], Vocab | None]:
-    """(tag names, character vocabulary or None) of a saved tagger.
-
-    Raises:
-        FileNotFoundError: ``tags.json`` is missing. CheckpointError: it is corrupt.
-    """
-    path = root / TAGS
-    if not path.is_file():
-        raise FileNotFoundError(f"{root} holds a tagger without {TAGS}")
-    try:
-        tags = json.loads(path.read_text(encoding="utf-8"))["tags"]
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise ValueError("'tags' must be a list of strings")
-        chars = Vocab.load(root / CHARS) if (root / CHARS).is_file() else None
-    except (ValueError, KeyError, TypeError) as e:
-        raise CheckpointError(f"{path} or {CHARS} is not valid: {e}") from e
-    return tags, chars
+# ---- resuming a run ------------------------------------------------------------------------
 
 
-def _load_lm_weights(model: LanguageModel, path: Path) -> None:
-    """Load a language model's weights, also from a stream-trained run's file, which is
-    :class:`StreamLM`'s state (the model as ``lm.*`` beside the carried state ``carry_*``)."""
-    if path.is_file():
-        carried = read_tensors(path).get("carry_h")
-        if carried is not None and carried.dim() == 3:
-            load_weights(StreamLM(model, carried.shape[1]), path)  # (L, B, H)
-            return
-    load_weights(model, path)
+def check_same_run(model, out: str | os.PathLike, run: dict | None = None) -> None:
+    """Refuse to resume the run in ``out`` unless it was started with this model and data: every
+    file that describes the run (``config.json``, the vocabularies, tags, characters and, with
+    ``run``, ``run.json``) must hold what :func:`save_config` would write now. Nothing in ``out``
+    is written.
 
-
-def _load_translator(root: Path, config: Seq2SeqConfig, languages: tuple) -> Seq2Seq:
-    """A saved :class:`Seq2Seq` from its two vocabularies and weights.
+    A run started before rnnlab wrote ``run.json`` is resumed without that comparison.
 
     Raises:
-        FileNotFoundError: a vocabulary or the weights are missing. CheckpointError: corrupt.
+        MissingFileError (a FileNotFoundError): ``out`` holds no run to resume.
+        InputError (a ValueError): naming each file that differs and how (config keys, the
+            number of words that differ ...).
     """
-    try:
-        src_vocab, tgt_vocab = Vocab.load(root / SRC_VOCAB), Vocab.load(root / TGT_VOCAB)
-    except ValueError as e:
-        raise CheckpointError(str(e)) from e
-    try:
-        model = Seq2Seq(config, src_vocab, tgt_vocab, languages)
-    except ValueError as e:
-        raise CheckpointError(f"{root}: config.json and the vocabularies disagree: {e}") from e
-    load_weights(model, root / WEIGHTS)
-    return model
-
-
-def check_same_run(model, out: str | os.PathLike) -> None:
-    """Refuse to resume a run in ``out`` that was started with other settings or data: its
-    ``config.json`` and ``vocab.json`` must equal what ``model`` would write.
-
-    Raises:
-        FileNotFoundError: ``out`` holds no run to resume.
-        ValueError: naming the settings that differ.
-    """
-    path = Path(out, CONFIG)
-    if not path.is_file():
-        raise FileNotFoundError(f"nothing to resume in {out}: no checkpoint ({path} is missing)")
-    old = json.loads(path.read_text(encoding="utf-8"))
-    new = config_of(model)
-    if old != new or Vocab.load(Path(out, VOCAB)).itos != model.vocab.itos:
-        changed = sorted(k for k in new if old.get(k) != new[k]) or ["vocabulary"]
-        raise ValueError(
-            f"cannot resume {out}: it was trained with different {', '.join(changed)}; "
-            "use the original options, or a new --out"
+    out = Path(out)
+    if not (out / CONFIG).is_file():
+        raise MissingFileError(
+            f"nothing to resume in {out}: no checkpoint ({out / CONFIG} is missing)"
         )
+    if run is not None and not (out / RUN).is_file():
+        logger.warning("%s has no %s (an older run): its loader settings are not compared", out,
+                       RUN)  # fmt: skip
+        run = None
+    with tempfile.TemporaryDirectory(prefix="rnnlab-resume-") as tmp:
+        names = _write(model, Path(tmp), run)
+        changes = [c for name in names if (c := _change(name, out / name, Path(tmp) / name))]
+    if changes:
+        raise InputError(
+            f"cannot resume {out}: it was started with other settings or data "
+            f"({'; '.join(changes)}); use the original options, or a new --out"
+        )
+
+
+def _change(name: str, old: Path, new: Path) -> str | None:
+    """How the file ``old`` of a run differs from ``new``, what would be written now; None if
+    they hold the same (JSON compared as data, not as bytes)."""
+    if not old.is_file():
+        return f"{name} is missing"
+    if old.read_bytes() == new.read_bytes():
+        return None
+    now = json.loads(new.read_text(encoding="utf-8"))
+    try:
+        before = json.loads(old.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return f"{name} cannot be read"
+    if before == now:
+        return None
+    if not isinstance(before, dict):
+        return f"{name} cannot be read"
+    if now.get("format") == "rnnlab.vocab":  # a vocabulary: which tokens differ
+        itos, new_itos = before.get("itos"), now["itos"]
+        if not _strings(itos):
+            return f"{name} cannot be read"
+        chars = all(len(t) == 1 for t in itos[4:] + new_itos[4:])
+        return f"{name}: {_list_change(itos, new_itos, 'characters' if chars else 'words')}"
+    return f"{name}: {', '.join(_dict_changes(before, now))}"
+
+
+def _dict_changes(before: dict, now: dict, prefix: str = "") -> list[str]:
+    """The keys whose values differ (nested objects as ``model.hidden_size``) and how."""
+    changes = []
+    for key in [*now, *(k for k in before if k not in now)]:
+        a, b, name = before.get(key), now.get(key), f"{prefix}{key}"
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            changes += _dict_changes(a, b, f"{name}.")
+        elif _strings(a) and _strings(b):
+            changes.append(_list_change(a, b, name))
+        else:
+            changes.append(f"different {name} ({a!r}, now {b!r})")
+    return changes
+
+
+def _strings(x) -> bool:
+    return isinstance(x, list) and all(isinstance(s, str) for s in x)
+
+
+def _list_change(before: list, now: list, noun: str) -> str:
+    """``12 words differ (first: 'foo')`` (the first new one, else the first gone), or the same
+    ones in another order."""
+    old, new = set(before), set(now)
+    added, gone = [x for x in now if x not in old], [x for x in before if x not in new]
+    if added or gone:
+        n = len(added) + len(gone)
+        differ = f"{n} {noun} differ" if n > 1 else f"1 {noun.removesuffix('s')} differs"
+        return f"{differ} (first: {(added or gone)[0]!r})"
+    same = (i for i, (a, b) in enumerate(zip(before, now, strict=False)) if a != b)
+    i = next(same, min(len(before), len(now)))  # or one list repeats a token more often
+    return f"the same {noun} in another order (from id {i})"

@@ -35,7 +35,7 @@ def test_the_language_model_is_the_network_with_the_same_parameters():
     vocab = Vocab([*SPECIALS, "a", "b"])
     config = LMConfig(len(vocab), embed_dim=4, hidden_size=4, num_layers=1, tie_weights=True)
     lm = language_model.LanguageModel(config, vocab)
-    assert isinstance(lm, LMNetwork)
+    assert isinstance(lm, LMNetwork) and lm.task == "lm"
     net = LMNetwork(config)
     assert list(lm.state_dict()) == list(net.state_dict())
     net.load_state_dict(lm.state_dict())

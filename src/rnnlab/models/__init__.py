@@ -1,11 +1,16 @@
-"""Task models: sequence classifiers (``rnnlab.models.classifier``) and language models.
+"""Task models: sequence classifiers (``rnnlab.models.classifier``), language models (the network
+in ``lm_network``, texts in ``language_model``), taggers and translators. Each saved kind has a
+``task`` name and ``to_saved``/``from_saved`` (``rnnlab.saved.MODELS``).
 
 >>> from rnnlab.models import LanguageModel, LMConfig
 """
 
+from rnnlab.models.classifier import TextClassifier
 from rnnlab.models.language_model import LanguageModel, LMConfig, TextFormat
-from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig, Translation
+from rnnlab.models.lm_network import LMNetwork
+from rnnlab.models.seq2seq import DEFAULT_ALPHA, Seq2Seq, Seq2SeqConfig, Translation
 from rnnlab.models.tagger import SequenceTagger, TaggerConfig
 
-__all__ = ["LMConfig", "LanguageModel", "SequenceTagger", "TaggerConfig", "TextFormat"]
-__all__ += ["Seq2Seq", "Seq2SeqConfig", "Translation"]
+__all__ = ["LMConfig", "LMNetwork", "LanguageModel", "SequenceTagger", "TaggerConfig"]
+__all__ += ["DEFAULT_ALPHA", "Seq2Seq", "Seq2SeqConfig", "TextClassifier", "TextFormat"]
+__all__ += ["Translation"]

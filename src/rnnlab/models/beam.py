@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import torch
 
+from rnnlab.errors import InputError
 from rnnlab.text.vocab import Vocab
 
 __all__ = ["Hypothesis", "beam_search", "greedy_decode"]
@@ -74,7 +75,7 @@ def greedy_decode(
         B hypotheses, in batch order.
     """
     if max_len < 1:
-        raise ValueError(f"max_len must be >= 1, got {max_len}")
+        raise InputError(f"max_len must be >= 1, got {max_len}")
     memory = model.encode(src, src_lengths)
     state = model.init_state(memory)
     B = src.shape[0]
@@ -120,15 +121,17 @@ def beam_search(
         src: (B, S) right-padded source ids; src_lengths: (B,).
         beam: K >= 1.
         max_len: most tokens per hypothesis, ``<eos>`` included.
-        alpha: length normalisation exponent of the final choice (>= 0).
+        alpha: length normalisation exponent of the final choice (>= 0); 0 here, the plain
+            search for the best model score; a translator decodes with
+            :data:`rnnlab.models.seq2seq.DEFAULT_ALPHA`.
 
     Returns:
         B hypotheses, the best of each sentence, in batch order.
     """
     if beam < 1 or max_len < 1:
-        raise ValueError(f"beam and max_len must be >= 1, got {beam} and {max_len}")
+        raise InputError(f"beam and max_len must be >= 1, got {beam} and {max_len}")
     if alpha < 0:
-        raise ValueError(f"alpha must be >= 0, got {alpha}")
+        raise InputError(f"alpha must be >= 0, got {alpha}")
     B, K, device = src.shape[0], beam, src.device
     memory = model.encode(src, src_lengths).select(
         torch.arange(B, device=device).repeat_interleave(K)

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import rnnlab.nn as rnn
+from rnnlab.errors import InputError
 from rnnlab.metrics import accuracy
 from rnnlab.nn.lengths import step_mask
 from rnnlab.text import Vocab, pad_batch, tokenize
@@ -32,6 +33,7 @@ from rnnlab.text.tokenize import LEVELS
 
 CELLS = {"rnn": rnn.RNN, "lstm": rnn.LSTM, "gru": rnn.GRU}
 MODELS = ("rnn", "bow")
+VOCAB = "vocab.json"  # the vocabulary's file in a saved model directory (rnnlab.saved)
 POOLINGS = ("last", "max", "mean")
 
 
@@ -187,6 +189,8 @@ class TextClassifier(SequenceClassifier):
         clf.predict(["an enjoyable one-time-watch for the funny punchlines"])[0].label
     """
 
+    task = "classify"  # config.json's "task" (rnnlab.saved.MODELS)
+
     def __init__(self, config: ClassifierConfig, vocab: Vocab, label_names: list[str],
                  level: str = "word", max_len: int | None = None) -> None:  # fmt: skip
         if len(label_names) != config.num_classes:
@@ -206,7 +210,7 @@ class TextClassifier(SequenceClassifier):
         """Tokenise, encode and pad ``texts`` (``config.padding`` side): ids (B, T), lengths (B,).
 
         Raises:
-            ValueError: a text is empty or has no tokens.
+            InputError (a ValueError): a text is empty or has no tokens.
         """
         if isinstance(texts, str):
             raise TypeError("encode() takes a list of texts, not a single string")
@@ -214,8 +218,8 @@ class TextClassifier(SequenceClassifier):
         for i, text in enumerate(texts):
             try:
                 seqs.append(self.vocab.encode(tokenize(text, self.level)))
-            except ValueError as e:
-                raise ValueError(f"text {i} cannot be classified: {e}") from e
+            except ValueError as e:  # tokenize or encode: an empty text
+                raise InputError(f"text {i} cannot be classified: {e}") from e
         padding = "pre" if self.config.padding == "pre" else "post"
         ids, lengths = pad_batch(seqs, padding=padding, maxlen=self.max_len, truncating="pre")
         return ids, lengths
@@ -237,3 +241,19 @@ class TextClassifier(SequenceClassifier):
         finally:
             self.train(was_training)
         return out
+
+    # ---- a saved model directory (rnnlab.saved) ------------------------------------------
+    def to_saved(self) -> tuple[dict, dict]:
+        """``config.json``'s fields (architecture, class names, token level, length limit) and
+        the other files: the vocabulary."""
+        config = {"model": asdict(self.config), "label_names": self.label_names,
+                  "level": self.level, "max_len": self.max_len}  # fmt: skip
+        return config, {VOCAB: self.vocab}
+
+    @classmethod
+    def from_saved(cls, config: dict, files) -> TextClassifier:
+        """The model :meth:`to_saved` describes, with fresh weights (``files.vocab(name)`` reads
+        a vocabulary of the directory)."""
+        c = ClassifierConfig(**config["model"])
+        label_names, level, max_len = config["label_names"], config["level"], config.get("max_len")
+        return cls(c, files.vocab(VOCAB), label_names, level, max_len)

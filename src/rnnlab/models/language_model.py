@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from rnnlab.errors import InputError
 from rnnlab.models.lm_network import LMConfig, LMNetwork
 from rnnlab.models.sampling import next_token
 from rnnlab.text.tokenize import tokenize
@@ -35,6 +36,7 @@ __all__ = ["LMConfig", "LanguageModel", "Score", "TextFormat"]
 
 TOKENIZERS = ("word", "whitespace", "char")
 LOGITS_BUDGET = 1 << 24  # floats of logits held at once while scoring or evaluating (64 MiB)
+VOCAB = "vocab.json"  # the vocabulary's file in a saved model directory (rnnlab.saved)
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,8 @@ class LanguageModel(LMNetwork):
         lm.log_prob("Todd met Pete") > lm.log_prob("Toad met Pit")
     """
 
+    task = "lm"  # config.json's "task" (rnnlab.saved.MODELS)
+
     def __init__(self, config: LMConfig, vocab: Vocab, text_format: TextFormat | None = None):
         text_format = text_format or TextFormat()
         if len(vocab) != config.vocab_size:
@@ -133,7 +137,7 @@ class LanguageModel(LMNetwork):
         if self.level == "char":
             unknown = sorted({c for c in tokens if c not in self.vocab})
             if unknown:
-                raise ValueError(
+                raise InputError(
                     f"{len(unknown)} character(s) outside the model's vocabulary of "
                     f"{len(self.vocab) - 4}: {''.join(unknown)!r}"
                 )
@@ -153,12 +157,12 @@ class LanguageModel(LMNetwork):
         """``start + ids(text) + end`` (each frame token when the format has it)."""
         fmt, ids = self.text_format, self.encode(text)
         if not ids:
-            raise ValueError("cannot score an empty text")
+            raise InputError("cannot score an empty text")
         head = [self.vocab[fmt.start]] if fmt.start is not None else []
         tail = [self.vocab[fmt.end]] if fmt.end is not None else []
         framed = head + ids + tail
         if len(framed) < 2:
-            raise ValueError(
+            raise InputError(
                 f"{text!r} is a single token and the model has no start or end token: "
                 "nothing to predict"
             )
@@ -179,8 +183,8 @@ class LanguageModel(LMNetwork):
         for i, text in enumerate(texts):
             try:
                 seqs.append(self._framed(text))
-            except ValueError as e:
-                raise ValueError(f"text {i}: {e}") from e
+            except InputError as e:
+                raise InputError(f"text {i}: {e}") from e
         out: list[torch.Tensor | None] = [None] * len(seqs)
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
         with _eval_mode(self):
@@ -240,7 +244,7 @@ class LanguageModel(LMNetwork):
         """
         lps = self.token_log_probs([texts] if isinstance(texts, str) else texts)
         if not lps:
-            raise ValueError("perplexity of an empty corpus")
+            raise InputError("perplexity of an empty corpus")
         total, n = sum(float(lp.sum()) for lp in lps), sum(len(lp) for lp in lps)
         return math.exp(-total / n)
 
@@ -276,12 +280,12 @@ class LanguageModel(LMNetwork):
         if max_tokens is None:
             max_tokens = 200 if self.level == "char" else 20
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 0:
-            raise ValueError(f"max_tokens must be an int >= 0, got {max_tokens!r}")
+            raise InputError(f"max_tokens must be an int >= 0, got {max_tokens!r}")
         context = self.encode(prompt) if prompt else []
         if self.text_format.start is not None:
             context.insert(0, self.vocab[self.text_format.start])
         if not context:
-            raise ValueError(
+            raise InputError(
                 "empty prompt: this model has no start token (<bos>) to begin from, "
                 "so give it a prompt"
             )
@@ -307,9 +311,20 @@ class LanguageModel(LMNetwork):
                 logits, state = self(torch.tensor([[y]], device=device), state)
         return self.decode(out)
 
-    def config_dict(self) -> dict:
-        """Architecture and text format as plain JSON-able data."""
-        return {"model": asdict(self.config), "text_format": asdict(self.text_format)}
+    # ---- a saved model directory (rnnlab.saved) ------------------------------------------
+    def to_saved(self) -> tuple[dict, dict]:
+        """``config.json``'s fields (architecture, text format) and the other files: the
+        vocabulary."""
+        return {"model": asdict(self.config), "text_format": asdict(self.text_format)}, {
+            VOCAB: self.vocab
+        }
+
+    @classmethod
+    def from_saved(cls, config: dict, files) -> LanguageModel:
+        """The model :meth:`to_saved` describes, with fresh weights (``files.vocab(name)`` reads
+        a vocabulary of the directory)."""
+        lm_config, text_format = LMConfig(**config["model"]), TextFormat(**config["text_format"])
+        return cls(lm_config, files.vocab(VOCAB), text_format)
 
 
 class _eval_mode:

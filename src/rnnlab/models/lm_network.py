@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import rnnlab.nn as rnn
+from rnnlab.errors import InputError
 from rnnlab.text.sentences import SentenceBatch
 from rnnlab.text.stream import StreamBatch
 
@@ -113,7 +114,7 @@ class LMNetwork(nn.Module):
         )  # fmt: skip
         if c.adaptive_cutoffs:
             if c.adaptive_cutoffs[-1] >= c.vocab_size - 1:
-                raise ValueError(
+                raise InputError(
                     f"adaptive softmax cutoffs {list(c.adaptive_cutoffs)} leave no words for the "
                     f"last cluster of a vocabulary of {c.vocab_size}: every cutoff must be below "
                     f"{c.vocab_size - 1}"

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import torch
 
+from rnnlab.errors import InputError
+
 __all__ = ["next_token"]
 
 
@@ -35,9 +37,9 @@ def next_token(
     if logits.dim() != 1:
         raise ValueError(f"logits must be 1-D (V,), got shape {tuple(logits.shape)}")
     if isinstance(temperature, bool) or not temperature >= 0:  # rejects NaN too
-        raise ValueError(f"temperature must be >= 0, got {temperature!r}")
+        raise InputError(f"temperature must be >= 0, got {temperature!r}")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-        raise ValueError(f"top_k must be a positive int or None, got {top_k!r}")
+        raise InputError(f"top_k must be a positive int or None, got {top_k!r}")
     if temperature == 0 or top_k == 1:
         return int(logits.argmax())
     z = logits.double() / temperature  # (V,)

@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import rnnlab.nn as rnn
+from rnnlab.errors import InputError
 from rnnlab.models.attention import ATTENTIONS, make_attention
 from rnnlab.nn.gru_bptt import GRUFunction
 from rnnlab.nn.lstm_bptt import LSTMFunction
@@ -51,6 +52,7 @@ from rnnlab.text.tokenize import tokenize
 from rnnlab.text.vocab import EOS, Vocab
 
 __all__ = [
+    "DEFAULT_ALPHA",
     "Memory",
     "Seq2Seq",
     "Seq2SeqConfig",
@@ -61,6 +63,13 @@ __all__ = [
 
 CELLS = {"lstm": (rnn.LSTM, rnn.LSTMCell), "gru": (rnn.GRU, rnn.GRUCell)}
 ATTENTION_KINDS = ("none", *ATTENTIONS)
+# Length normalisation of the beam's final choice, score / length**alpha, wherever a translator
+# decodes (Seq2Seq.translate, rnnlab translate and evaluate, the training run's final BLEU): 1,
+# the log-probability per token, as the translation benchmark's figures are measured. 0 (the raw
+# log-probability) favours short translations, which lose BLEU to the brevity penalty.
+DEFAULT_ALPHA = 1.0
+# the files of a saved translator beside config.json (rnnlab.saved): its two vocabularies
+SRC_VOCAB, TGT_VOCAB = "src_vocab.json", "tgt_vocab.json"
 
 
 @dataclass
@@ -194,6 +203,8 @@ class Seq2Seq(nn.Module):
         [t] = mt.translate(["Ein Hund rennt durch das Gras."], beam=5)
         t.text, t.attention.shape   # 'a dog runs through the grass.', (7, 8)
     """
+
+    task = "translate"  # config.json's "task" (rnnlab.saved.MODELS)
 
     def __init__(
         self,
@@ -373,7 +384,7 @@ class Seq2Seq(nn.Module):
         if not isinstance(text, str):
             raise TypeError(f"expected a str, got {type(text).__name__}")
         if not text.strip():
-            raise ValueError("cannot translate an empty text")
+            raise InputError("cannot translate an empty text")
         return tokenize(text)
 
     @torch.no_grad()
@@ -382,7 +393,7 @@ class Seq2Seq(nn.Module):
         texts: Sequence[str],
         beam: int = 1,
         max_len: int | None = None,
-        alpha: float = 0.0,
+        alpha: float = DEFAULT_ALPHA,
         batch_size: int = 64,
     ) -> list[Translation]:
         """Translate ``texts`` (greedy for ``beam=1``, else beam search), in eval mode.
@@ -391,7 +402,8 @@ class Seq2Seq(nn.Module):
             texts: source sentences.
             beam: beam size K (1: greedy).
             max_len: most target tokens per sentence; None: 2 * source length + 10.
-            alpha: length normalisation of the beam's final choice, score / length**alpha.
+            alpha: length normalisation of the beam's final choice, score / length**alpha
+                (:data:`DEFAULT_ALPHA`: per token).
             batch_size: sentences decoded at once (sorted by length).
         """
         from rnnlab.models.beam import beam_search, greedy_decode
@@ -429,6 +441,16 @@ class Seq2Seq(nn.Module):
             self.train(was_training)
         return out  # type: ignore[return-value]
 
-    def config_dict(self) -> dict:
-        """The architecture and languages as plain JSON-able data."""
-        return {"model": asdict(self.config), "languages": list(self.languages)}
+    # ---- a saved model directory (rnnlab.saved) ------------------------------------------
+    def to_saved(self) -> tuple[dict, dict]:
+        """``config.json``'s fields (architecture, languages) and the other files: the two
+        vocabularies."""
+        config = {"model": asdict(self.config), "languages": list(self.languages)}
+        return config, {SRC_VOCAB: self.src_vocab, TGT_VOCAB: self.tgt_vocab}
+
+    @classmethod
+    def from_saved(cls, config: dict, files) -> Seq2Seq:
+        """The model :meth:`to_saved` describes, with fresh weights (``files.vocab(name)`` reads
+        a vocabulary of the directory)."""
+        c, languages = Seq2SeqConfig(**config["model"]), tuple(config["languages"])
+        return cls(c, files.vocab(SRC_VOCAB), files.vocab(TGT_VOCAB), languages)

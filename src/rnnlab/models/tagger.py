@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import rnnlab.nn as rnn
+from rnnlab.errors import InputError
 from rnnlab.metrics.entities import SCHEMES, entity_scores, spans
 from rnnlab.models.crf import CRF
 from rnnlab.text import Vocab, pad_batch
@@ -40,6 +41,8 @@ __all__ = ["CASINGS", "TagBatch", "TagCollate", "TaggedText", "TaggerConfig", "S
 CELLS = {"lstm": rnn.LSTM, "gru": rnn.GRU}
 CASINGS = ("<pad>", "numeric", "has_digit", "lower", "upper", "title", "mixed", "other")
 MAX_WORD_CHARS = 20  # longer words keep their first and last 10 characters
+# the files of a saved tagger beside config.json (rnnlab.saved): words, tag names, characters
+VOCAB, TAGS, CHARS = "vocab.json", "tags.json", "chars.json"
 
 
 def casing(token: str) -> int:
@@ -181,6 +184,8 @@ class SequenceTagger(nn.Module):
         scheme: the span scheme of the tags (IOB1/IOB2/BIOES) for entity scores; None for POS.
     """
 
+    task = "tag"  # config.json's "task" (rnnlab.saved.MODELS)
+
     def __init__(self, config: TaggerConfig, words: Vocab, tags: Sequence[str],
                  chars: Vocab | None = None, scheme: str | None = None) -> None:  # fmt: skip
         if len(words) != config.vocab_size:
@@ -222,10 +227,10 @@ class SequenceTagger(nn.Module):
         """One sentence as ids: (words, chars per word, casings, tags (-1s when None)).
 
         Raises:
-            ValueError: an empty sentence, or a tag the model does not know.
+            InputError (a ValueError): an empty sentence, or a tag the model does not know.
         """
         if isinstance(tokens, str) or not tokens:
-            raise ValueError("a sentence must be a non-empty list of tokens")
+            raise InputError("a sentence must be a non-empty list of tokens")
         words = self.vocab.encode([normalize(t) for t in tokens])
         chars = []
         if self.chars is not None:
@@ -239,7 +244,7 @@ class SequenceTagger(nn.Module):
             index = {t: i for i, t in enumerate(self.tag_names)}
             unknown = sorted({t for t in tags if t not in index})
             if unknown:
-                raise ValueError(f"tags {unknown[:5]} are not among the model's tags")
+                raise InputError(f"tags {unknown[:5]} are not among the model's tags")
             tag_ids = [index[t] for t in tags]
         return words, chars, cases, tag_ids
 
@@ -325,7 +330,7 @@ class SequenceTagger(nn.Module):
         """Tag raw texts (split by :func:`split_words`) or lists of tokens, in eval mode.
 
         Raises:
-            ValueError: a text without tokens.
+            InputError (a ValueError): a text without tokens.
         """
         if isinstance(texts, str):
             raise TypeError("tag() takes a list of texts, not a single string")
@@ -333,7 +338,7 @@ class SequenceTagger(nn.Module):
         for i, text in enumerate(texts):
             tokens = split_words(text) if isinstance(text, str) else list(text)
             if not tokens:
-                raise ValueError(f"text {i} has no tokens to tag")
+                raise InputError(f"text {i} has no tokens to tag")
             sentences.append(tokens)
         was_training = self.training
         self.eval()
@@ -357,3 +362,20 @@ class SequenceTagger(nn.Module):
     def config_dict(self) -> dict:
         """The constructor's configuration as plain JSON-able data."""
         return asdict(self.config)
+
+    # ---- a saved model directory (rnnlab.saved) ------------------------------------------
+    def to_saved(self) -> tuple[dict, dict]:
+        """``config.json``'s fields (architecture, span scheme) and the other files: the word
+        vocabulary, the tag names by id and the characters (None without a character model)."""
+        files = {VOCAB: self.vocab, TAGS: {"tags": self.tag_names}, CHARS: self.chars}
+        return {"model": asdict(self.config), "scheme": self.scheme}, files
+
+    @classmethod
+    def from_saved(cls, config: dict, files) -> SequenceTagger:
+        """The model :meth:`to_saved` describes, with fresh weights (``files.vocab(name)`` and
+        ``files.json(name)`` read the directory's other files)."""
+        c, scheme = TaggerConfig(**config["model"]), config["scheme"]
+        words, tags = files.vocab(VOCAB), files.json(TAGS)["tags"]
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise ValueError(f"{TAGS}: 'tags' must be a list of strings")
+        return cls(c, words, tags, files.vocab(CHARS) if c.num_chars else None, scheme)

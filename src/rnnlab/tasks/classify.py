@@ -83,10 +83,11 @@ def train_classifier(job: ClassifyJob) -> ClassifyResult:
     logger.info("%s: %d train / %d dev texts, vocabulary %d, %d parameters", job.data,
                 len(train), len(splits["dev"]), len(vocab),
                 sum(p.numel() for p in model.parameters()))  # fmt: skip
+    run = {"batch_size": job.batch_size}  # the loader setting resuming exactly depends on
     if job.resume:
-        saved.check_same_run(model, job.out)
+        saved.check_same_run(model, job.out, run)
     else:
-        saved.save_config(model, job.out)
+        saved.save_config(model, job.out, run)
     loaders = {
         name: loader(
             model,

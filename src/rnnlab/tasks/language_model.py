@@ -241,18 +241,13 @@ def unigram_perplexity(train: Corpus, test: Corpus) -> float:
     return math.exp(nll / len(stream))
 
 
-def _check_same_run(model: LanguageModel, job: LMJob) -> None:
-    """Refuse to resume a run in ``job.out`` started with another model, data or vocabulary."""
-    path = Path(job.out, saved.CONFIG)
-    if not path.is_file():
-        raise FileNotFoundError(f"nothing to resume in {job.out}: {path} is missing")
-    old, new = json.loads(path.read_text(encoding="utf-8")), saved.config_of(model)
-    if old != new or Vocab.load(Path(job.out, saved.VOCAB)).itos != model.vocab.itos:
-        changed = sorted(k for k in new if old.get(k) != new[k]) or ["vocabulary"]
-        raise ValueError(
-            f"cannot resume {job.out}: it was trained with different {', '.join(changed)}; "
-            "use the original options, or a new --out"
-        )
+def _run_settings(job: LMJob, level: str) -> dict:
+    """The data and loader settings that resuming a run exactly depends on (saved.RUN): the rows
+    and chunk length of the training stream (the carried state is (L, batch_size, H)), the dev
+    stream's rows, the held-out fraction."""
+    bptt = (job.bptt or (100 if level == "char" else 35)) if job.mode == "stream" else None
+    return {"mode": job.mode, "batch_size": job.batch_size, "bptt": bptt,
+            "eval_batch_size": job.eval_batch_size, "dev_fraction": job.dev_fraction}  # fmt: skip
 
 
 def train_lm(job: LMJob) -> LMResult:
@@ -285,9 +280,9 @@ def train_lm(job: LMJob) -> LMResult:
         sum(p.numel() for p in model.parameters()),
     )
     if job.resume:
-        _check_same_run(model, job)
+        saved.check_same_run(model, job.out, _run_settings(job, train.level))
     else:
-        saved.save_config(model, job.out)
+        saved.save_config(model, job.out, _run_settings(job, train.level))
     if job.mode == "stream":
         bptt = job.bptt or (100 if train.level == "char" else 35)
         train_loader = StreamBatches(encode_corpus(model, train), job.batch_size, bptt)

@@ -130,10 +130,11 @@ def train_tagger(job: TagJob) -> TagResult:
     logger.info("%s: %d train / %d dev sentences, %d words, %d tags, %d parameters", job.data,
                 len(train), len(splits["dev"]), len(words), len(tags),
                 sum(p.numel() for p in model.parameters()))  # fmt: skip
+    run = {"batch_size": job.batch_size, "max_sentences": job.max_sentences}  # resuming needs
     if job.resume:
-        saved.check_same_run(model, job.out)
+        saved.check_same_run(model, job.out, run)
     else:
-        saved.save_config(model, job.out)
+        saved.save_config(model, job.out, run)
     loaders = {name: loader(model, split, job.batch_size, name == "train", tcfg.seed)
                for name, split in splits.items()}  # fmt: skip
     history = Trainer(model, tcfg, job.out).fit(loaders["train"], loaders["dev"], job.resume)

@@ -188,17 +188,6 @@ def build_model(job: TranslateJob, train: ParallelText) -> Seq2Seq:
     return Seq2Seq(config, src_vocab, tgt_vocab, (train.src_lang, train.tgt_lang))
 
 
-def _check_same_run(model: Seq2Seq, out: str) -> None:
-    """Refuse to resume a run in ``out`` begun with another model or other vocabularies."""
-    path = Path(out, saved.CONFIG)
-    if not path.is_file():
-        raise FileNotFoundError(f"nothing to resume in {out}: {path} is missing")
-    old = json.loads(path.read_text(encoding="utf-8"))
-    if old != saved.config_of(model):
-        raise ValueError(f"cannot resume {out}: it was trained with a different model or data; "
-                         "use the original options, or a new --out")  # fmt: skip
-
-
 def train_translate(job: TranslateJob) -> TranslateResult:
     """Train on ``job``'s data, keep the best dev epoch, save to ``job.out``, score BLEU.
 
@@ -217,10 +206,13 @@ def train_translate(job: TranslateJob) -> TranslateResult:
         len(train_set), len(splits["train"]), len(model.src_vocab), len(model.tgt_vocab),
         sum(p.numel() for p in model.parameters()),
     )  # fmt: skip
+    # the data and loader settings resuming exactly depends on, beside the model's files
+    run = {"batch_size": job.batch_size, "max_train_len": job.max_train_len,
+           "dev_fraction": job.dev_fraction}  # fmt: skip
     if job.resume:
-        _check_same_run(model, job.out)
+        saved.check_same_run(model, job.out, run)
     else:
-        saved.save_config(model, job.out)
+        saved.save_config(model, job.out, run)
     train_loader = pair_loader(train_set, job.batch_size, train=True, seed=job.train.seed)
     dev_loader = pair_loader(PairDataset.encode(splits["dev"], model), job.batch_size)
     trainer = Trainer(model, job.train, job.out)
