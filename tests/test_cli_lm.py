@@ -257,9 +257,9 @@ def test_evaluate_on_a_registered_corpus(trained, data_root, tmp_path):
 @pytest.mark.parametrize(
     "argv, fragments",
     [
-        (["sample", "{classifier}"], ["holds a TextClassifier, not a LanguageModel", "train lm"]),
-        (["score", "{classifier}", "x"], ["holds a TextClassifier"]),
-        (["predict", "{words}", "x"], ["holds a language model", "rnnlab sample"]),
+        (["sample", "{classifier}"], ["a text classifier, not a language model", "rnnlab predict"]),
+        (["score", "{classifier}", "x"], ["holds a text classifier", "use rnnlab predict"]),
+        (["predict", "{words}", "x"], ["a language model, not a text classifier", "rnnlab sample"]),
         (
             ["sample", "{chars}", "--prompt", "ROMEO:"],
             ["outside the model's vocabulary", "':EMOR'"],

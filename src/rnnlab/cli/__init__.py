@@ -18,8 +18,9 @@
     rnnlab bench dependencies --cells rnn,lstm,gru --lengths 10,20,50,100,200
 
 Errors a user can cause (unknown dataset, unreadable file, empty text, labels that differ from the
-model's, characters a character-level model has never seen) end with one line on stderr and exit
-code 2.
+model's, characters a character-level model has never seen, a resumed run with other settings)
+end with one line on stderr and exit code 2 (``-v``: after their traceback). Any other exception
+is a bug of rnnlab and shows its traceback (exit code 1).
 """
 
 from __future__ import annotations
@@ -27,25 +28,42 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import textwrap
+import traceback
 
 from rnnlab.cli import classify, insight, lm
 from rnnlab.cli import tag as tag_cli
 from rnnlab.cli import translate as translate_cli
-from rnnlab.cli.common import EXIT_USAGE, UsageError, load_model
+from rnnlab.cli.common import EXIT_USAGE, TASKS, UsageError, kind_of, load_model
+from rnnlab.errors import UserError
 
 __all__ = ["EXIT_USAGE", "UsageError", "build_parser", "main"]
 
-# ``rnnlab evaluate MODEL`` hands the loaded model to its task's evaluator (config.json's "task").
-EVALUATORS = {"classify": classify.cmd_evaluate, "lm": lm.cmd_evaluate}
-EVALUATORS["tag"] = tag_cli.cmd_evaluate
-EVALUATORS["translate"] = translate_cli.cmd_evaluate
+# ``rnnlab evaluate MODEL`` hands the loaded model to its task's evaluator (config.json's "task");
+# each task's CLI module registers its own (rnnlab.cli.common.register)
+EVALUATORS = {name: task.evaluate for name, task in TASKS.items()}
 
 
 def cmd_evaluate(args) -> int:
-    from rnnlab.saved import config_of
-
     model = load_model(args.model_dir)
-    return EVALUATORS[config_of(model)["task"]](model, args)
+    if model.task not in TASKS:
+        raise UsageError(f"rnnlab evaluate does not know {kind_of(model.task)} ({args.model_dir})")
+    return TASKS[model.task].evaluate(model, args)
+
+
+def _evaluate_help() -> str:
+    """What ``rnnlab evaluate`` does for each kind of model it accepts."""
+    lines = ["Score a trained model on held-out data; what --data and --split mean depends on "
+             "the model:", ""]  # fmt: skip
+    for task in TASKS.values():
+        entry = f"{task.kind} (rnnlab train {task.name}): {task.evaluate_data}"
+        lines.append(textwrap.fill(entry, 88, initial_indent="  ", subsequent_indent="      ",
+                                   break_on_hyphens=False))  # fmt: skip
+    return "\n".join(lines)
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults after every option's help, and a description printed as it is written."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,15 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     translate_cli.add_train(tasks)
 
     classify.add_predict(sub)
-    p = sub.add_parser("evaluate",
-                       help="score a trained model on labelled data (classifier) or a corpus "
-                            "(language model: perplexity, bits per token)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+    kinds = ", ".join(task.kind.split(" ", 1)[1] for task in TASKS.values())  # no article
+    p = sub.add_parser("evaluate", description=_evaluate_help(), formatter_class=_HelpFormatter,
+                       help=f"score a trained model on held-out data ({kinds})")  # fmt: skip
     p.add_argument("model_dir", help="a directory written by rnnlab train")
     p.add_argument("--data", required=True,
-                   help="a registered dataset or a TSV/folder; for a language model a registered "
-                        "corpus, a folder of split files or a text file")  # fmt: skip
-    p.add_argument("--split", default="test", help="split of a registered dataset")
+                   help="what to score on, as the model's kind takes it (see above)")  # fmt: skip
+    p.add_argument("--split", default="test",
+                   help="the split of a registered dataset or corpus")  # fmt: skip
     p.set_defaults(func=cmd_evaluate)
     lm.add_sample_and_score(sub)
     tag_cli.add_tag(sub)
@@ -92,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (UsageError, DataError, CheckpointError, FileNotFoundError, ValueError) as e:
+    except (UserError, DataError, CheckpointError) as e:  # the user's to fix, not a bug
+        if args.verbose:
+            traceback.print_exc()
         print(f"rnnlab: error: {e}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 
 from rnnlab.cli.common import (
+    TaskCLI,
     UsageError,
     add_training_args,
+    as_usage_error,
     load_model,
     print_saved,
     read_lines,
+    register,
     run_training,
     train_config,
 )
@@ -54,17 +57,20 @@ def cmd_train_classify(args) -> int:
     from rnnlab.models.classifier import ClassifierConfig
     from rnnlab.tasks.classify import ClassifyJob, train_classifier
 
-    job = ClassifyJob(
-        data=args.data, out=args.out, dev=args.dev, level=args.level, max_vocab=args.max_vocab,
-        min_freq=args.min_freq, max_len=args.max_len, batch_size=args.batch_size,
-        model=ClassifierConfig(
-            vocab_size=1, num_classes=2, model=args.model, cell=args.cell, embed_dim=args.embed,
-            hidden_size=args.hidden, num_layers=args.layers, bidirectional=args.bidirectional,
-            dropout=args.dropout, padding=args.padding, pooling=args.pooling,
-        ),
-        train=train_config(args, monitor="accuracy", mode="max"),
-        resume=args.resume,
-    )  # fmt: skip
+    with as_usage_error():
+        job = ClassifyJob(
+            data=args.data, out=args.out, dev=args.dev, level=args.level,
+            max_vocab=args.max_vocab, min_freq=args.min_freq, max_len=args.max_len,
+            batch_size=args.batch_size,
+            model=ClassifierConfig(
+                vocab_size=1, num_classes=2, model=args.model, cell=args.cell,
+                embed_dim=args.embed, hidden_size=args.hidden, num_layers=args.layers,
+                bidirectional=args.bidirectional, dropout=args.dropout, padding=args.padding,
+                pooling=args.pooling,
+            ),
+            train=train_config(args, monitor="accuracy", mode="max"),
+            resume=args.resume,
+        )  # fmt: skip
     result = run_training(train_classifier, job, args.out)
     if result is None:
         return 130
@@ -85,11 +91,7 @@ def add_predict(sub) -> None:
 
 
 def cmd_predict(args) -> int:
-    model = load_model(args.model_dir)
-    if not hasattr(model, "predict"):
-        raise UsageError(
-            f"{args.model_dir} holds a language model: use rnnlab sample or rnnlab score"
-        )
+    model = load_model(args.model_dir, "classify")
     texts = list(args.texts) + (read_lines(args.file) if args.file else [])
     if not texts:
         raise UsageError("nothing to classify: give texts as arguments or --file FILE")
@@ -105,7 +107,8 @@ def cmd_evaluate(model, args) -> int:
     from rnnlab.tasks.classify import evaluate_classifier
 
     if args.data in data.names():
-        split = data.load(args.data, args.split)
+        with as_usage_error():  # a split the dataset does not have
+            split = data.load(args.data, args.split)
     else:
         split = data.load_path(args.data, label_names=model.label_names)
     if split.label_names != model.label_names:
@@ -117,3 +120,11 @@ def cmd_evaluate(model, args) -> int:
     print(format_report(report, model.label_names))
     print(format_confusion_matrix(cm, model.label_names))
     return 0
+
+
+TASK = register(TaskCLI(
+    "classify", "a text classifier", "rnnlab predict", cmd_evaluate,
+    "--data a registered dataset (sst2, sst5, review_polarity, imdb) and --split one of its "
+    "splits, or a TSV file (text<TAB>label) or a folder with one sub-folder per class; accuracy, "
+    "per-class precision/recall/F1 and the confusion matrix",
+))  # fmt: skip

@@ -1,28 +1,70 @@
-"""What every subcommand shares: the one-line user error, reading a model or a text file."""
+"""What every subcommand shares: the one-line user error, the tasks' registry, reading a model
+or a text file."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+from rnnlab.errors import UserError
 
 EXIT_USAGE = 2
 
 
-class UsageError(Exception):
+class UsageError(UserError):
     """A mistake in what the user asked for, reported in one line (exit code 2)."""
 
 
-def load_model(path: str, expected: type | None = None, task: str = ""):
-    """The saved model at ``path``; with ``expected``, a UsageError unless it is one (``task``
-    names the ``rnnlab train TASK`` that makes such a model)."""
+@contextlib.contextmanager
+def as_usage_error():
+    """Report a ValueError raised inside as a UsageError: around code that checks the options
+    the user gave (building a job or a config from them), whose ValueErrors name the bad value.
+    Never around a whole command: a bug's ValueError would pass for the user's mistake."""
+    try:
+        yield
+    except ValueError as e:
+        raise UsageError(str(e)) from e
+
+
+@dataclass(frozen=True)
+class TaskCLI:
+    """What the ``rnnlab`` command knows of one kind of saved model (config.json's ``task``)."""
+
+    name: str  # config.json's "task", and `rnnlab train NAME`
+    kind: str  # what such a model is called: "a text classifier"
+    commands: str  # the commands that use one: "rnnlab predict"
+    evaluate: Callable  # rnnlab evaluate's evaluator: (model, args) -> exit code
+    evaluate_data: str  # what evaluate's --data and --split are for such a model
+
+
+TASKS: dict[str, TaskCLI] = {}  # every task's CLI module registers itself here
+
+
+def register(task: TaskCLI) -> TaskCLI:
+    """Add ``task`` to :data:`TASKS` (``rnnlab evaluate`` and the model-kind checks use it)."""
+    TASKS[task.name] = task
+    return task
+
+
+def kind_of(task: str) -> str:
+    return TASKS[task].kind if task in TASKS else f"a model of task {task!r}"
+
+
+def load_model(path: str, task: str | None = None):
+    """The saved model at ``path``; with ``task``, a UsageError unless it is such a model (one
+    that ``rnnlab train TASK`` makes), naming what it is and the command to use on it."""
     import rnnlab
 
     model = rnnlab.load(path)
-    if expected is not None and not isinstance(model, expected):
+    if task is not None and model.task != task:
+        use = f"use {TASKS[model.task].commands} on it, or " if model.task in TASKS else ""
         raise UsageError(
-            f"{path} holds a {type(model).__name__}, not a {expected.__name__}: train one with "
-            f"rnnlab train {task}"
+            f"{path} holds {kind_of(model.task)}, not {kind_of(task)}: {use}train "
+            f"{kind_of(task)} with rnnlab train {task}"
         )
     return model
 
@@ -87,12 +129,14 @@ def train_config(args, **task):
     ``task`` adds what the task decides (``monitor``, ``mode``, ``schedule`` ...)."""
     from rnnlab.train import TrainConfig
 
-    return TrainConfig(
+    config = TrainConfig(
         epochs=args.epochs, lr=args.lr, optimizer=args.optimizer, weight_decay=args.weight_decay,
         clip_norm=args.clip or None, patience=args.patience or None, seed=args.seed,
         device=args.device, precision=args.precision, progress=not args.no_progress,
         **{"anneal_to": args.anneal_to, **task},
     )  # fmt: skip
+    config.resolved_device()  # a --device this machine lacks fails now, not after the data load
+    return config
 
 
 def run_training(train, job, out: str):

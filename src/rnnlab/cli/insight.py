@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rnnlab.cli.common import UsageError, cell_list, int_list, load_model
+from rnnlab.cli.common import UsageError, as_usage_error, cell_list, int_list, load_model
 
 
 def add_demo(sub) -> None:
@@ -25,8 +25,10 @@ def cmd_demo(args) -> int:
     from rnnlab.tasks.demo import DemoConfig, run_demo
     from rnnlab.tasks.dependencies import format_table
 
-    config = DemoConfig(lengths=args.lengths, steps=args.steps, seed=args.seed, out=args.out,
-                        progress=not args.no_progress)  # fmt: skip
+    with as_usage_error():
+        config = DemoConfig(lengths=args.lengths, steps=args.steps, seed=args.seed, out=args.out,
+                            progress=not args.no_progress)  # fmt: skip
+        config.bench()  # checks the options before anything runs
     print("rnnlab demo: parity of bit strings, e.g. 1000010101 -> YES (even number of ones), "
           "100011 -> NO (odd)")  # fmt: skip
     print(f"a vanilla RNN, an LSTM and a GRU ({config.hidden_size} units) each train on strings "
@@ -123,8 +125,9 @@ def cmd_inspect_gradient_flow(args) -> int:
     for cell in args.cells:
         torch.manual_seed(args.seed)
         models[f"{cell} at init"] = build_model(cell, TASKS["parity"], args.hidden)
-    flow = flow_experiment(models, args.length, args.hidden, args.batch_size, args.gain,
-                           args.clip, args.seed)  # fmt: skip
+    with as_usage_error():  # it checks the gain first
+        flow = flow_experiment(models, args.length, args.hidden, args.batch_size, args.gain,
+                               args.clip, args.seed)  # fmt: skip
     print(f"||dL/dh_t|| on {args.batch_size} parity strings of {args.length} bits, loss at the "
           f"last step, {args.hidden} units, freshly initialised (LSTM forget bias 1):")  # fmt: skip
     curves = {k: f.curve() for k, f in flow.flows.items()}
@@ -168,8 +171,9 @@ def cmd_inspect_gates(args) -> int:
     else:
         inputs = _bits(args.text)  # checked before the model trains
         model = _parity_model(args.cell)
-    acts = gate_activations(model, inputs, layer=args.layer, direction=args.direction,
-                            tokens=None if args.model else list(args.text))  # fmt: skip
+    with as_usage_error():  # its ValueErrors are about the model, text, layer or direction
+        acts = gate_activations(model, inputs, layer=args.layer, direction=args.direction,
+                                tokens=None if args.model else list(args.text))  # fmt: skip
     means = acts.means()
     print("token".ljust(16) + "".join(f"{name:>9}" for name in means) + "   (mean over units)")
     for t, token in enumerate(acts.tokens):
@@ -246,9 +250,11 @@ def cmd_bench_dependencies(args) -> int:
     from rnnlab.inspect.plots import plot_metric_vs_length
     from rnnlab.tasks.dependencies import BenchConfig, format_table, result_table, run_bench
 
-    config = BenchConfig(task=args.task, cells=args.cells, lengths=args.lengths,
-                         steps=args.steps, hidden_size=args.hidden, batch_size=args.batch_size,
-                         lr=args.lr, seed=args.seed, progress=not args.no_progress)  # fmt: skip
+    with as_usage_error():
+        config = BenchConfig(task=args.task, cells=args.cells, lengths=args.lengths,
+                             steps=args.steps, hidden_size=args.hidden,
+                             batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                             progress=not args.no_progress)  # fmt: skip
     task = TASKS[args.task]
     start = time.perf_counter()
     results = run_bench(config)

@@ -6,13 +6,16 @@ import argparse
 from pathlib import Path
 
 from rnnlab.cli.common import (
+    TaskCLI,
     UsageError,
     add_training_args,
+    as_usage_error,
     int_list,
     load_model,
     print_budget_spent,
     print_saved,
     read_lines,
+    register,
     run_training,
     train_config,
 )
@@ -86,21 +89,22 @@ def cmd_train_lm(args) -> int:
     from rnnlab.models.language_model import LMConfig
     from rnnlab.tasks.language_model import LMJob, train_lm
 
-    job = LMJob(
-        data=args.data, out=args.out, dev=args.dev, level=args.level, mode=args.mode,
-        max_vocab=args.max_vocab, min_freq=args.min_freq, dev_fraction=args.dev_fraction,
-        batch_size=args.batch_size, bptt=args.bptt, eval_batch_size=args.eval_batch_size,
-        lr_decay=args.lr_decay, decay_after=args.decay_after, max_minutes=args.max_minutes,
-        warmup=args.warmup,
-        model=LMConfig(
-            vocab_size=1, cell=args.cell, embed_dim=args.embed or args.hidden,
-            hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout,
-            tie_weights=args.tie, variational_dropout=args.variational_dropout,
-            adaptive_cutoffs=args.adaptive_softmax,
-        ),
-        train=train_config(args),
-        resume=args.resume,
-    )  # fmt: skip
+    with as_usage_error():
+        job = LMJob(
+            data=args.data, out=args.out, dev=args.dev, level=args.level, mode=args.mode,
+            max_vocab=args.max_vocab, min_freq=args.min_freq, dev_fraction=args.dev_fraction,
+            batch_size=args.batch_size, bptt=args.bptt, eval_batch_size=args.eval_batch_size,
+            lr_decay=args.lr_decay, decay_after=args.decay_after, max_minutes=args.max_minutes,
+            warmup=args.warmup,
+            model=LMConfig(
+                vocab_size=1, cell=args.cell, embed_dim=args.embed or args.hidden,
+                hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout,
+                tie_weights=args.tie, variational_dropout=args.variational_dropout,
+                adaptive_cutoffs=args.adaptive_softmax,
+            ),
+            train=train_config(args),
+            resume=args.resume,
+        )  # fmt: skip
     result = run_training(train_lm, job, args.out)
     if result is None:
         return 130
@@ -113,9 +117,7 @@ def cmd_train_lm(args) -> int:
 
 
 def load_lm(path: str):
-    from rnnlab.models.language_model import LanguageModel
-
-    return load_model(path, LanguageModel, "lm")
+    return load_model(path, "lm")
 
 
 def cmd_sample(args) -> int:
@@ -147,7 +149,8 @@ def cmd_evaluate(model, args) -> int:
     from rnnlab.tasks.language_model import evaluate_lm
 
     if args.data in data.corpus_names():
-        corpus = data.load_corpus(args.data, args.split, level=model.level)
+        with as_usage_error():  # a split the corpus does not have
+            corpus = data.load_corpus(args.data, args.split, level=model.level)
         where = f"{args.data} {args.split}"
     elif not Path(args.data).exists():
         raise UsageError(
@@ -187,3 +190,11 @@ def add_sample_and_score(sub) -> None:
     p.add_argument("texts", nargs="*", help="texts to score")
     p.add_argument("--file", help="a file with one text per line")
     p.set_defaults(func=cmd_score)
+
+
+TASK = register(TaskCLI(
+    "lm", "a language model", "rnnlab sample or rnnlab score", cmd_evaluate,
+    "--data a registered corpus (tinyshakespeare, ptb) and --split one of its splits, a folder "
+    "of *train*/*valid*/*test* files and --split (dev: the valid file), or a text file; nats and "
+    "bits per token and perplexity",
+))  # fmt: skip

@@ -6,11 +6,14 @@ import argparse
 from pathlib import Path
 
 from rnnlab.cli.common import (
+    TaskCLI,
     UsageError,
     add_training_args,
+    as_usage_error,
     load_model,
     print_saved,
     read_lines,
+    register,
     run_training,
     train_config,
 )
@@ -59,19 +62,20 @@ def cmd_train_tag(args) -> int:
     from rnnlab.models.tagger import TaggerConfig
     from rnnlab.tasks.tag import TagJob, train_tagger
 
-    job = TagJob(
-        data=args.data, out=args.out, dev=args.dev, target=args.target, scheme=args.scheme,
-        chars=args.char, max_vocab=args.max_vocab, min_freq=args.min_freq,
-        max_sentences=args.max_sentences, batch_size=args.batch_size,
-        model=TaggerConfig(
-            vocab_size=1, num_tags=1, cell=args.cell, embed_dim=args.embed,
-            char_dim=args.char_embed, char_hidden=args.char_hidden, case_dim=args.case_embed,
-            hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout, crf=args.crf,
-            singleton_unk=args.singleton_unk,
-        ),
-        train=train_config(args, monitor="f1", mode="max"),
-        resume=args.resume,
-    )  # fmt: skip
+    with as_usage_error():
+        job = TagJob(
+            data=args.data, out=args.out, dev=args.dev, target=args.target, scheme=args.scheme,
+            chars=args.char, max_vocab=args.max_vocab, min_freq=args.min_freq,
+            max_sentences=args.max_sentences, batch_size=args.batch_size,
+            model=TaggerConfig(
+                vocab_size=1, num_tags=1, cell=args.cell, embed_dim=args.embed,
+                char_dim=args.char_embed, char_hidden=args.char_hidden, case_dim=args.case_embed,
+                hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout,
+                crf=args.crf, singleton_unk=args.singleton_unk,
+            ),
+            train=train_config(args, monitor="f1", mode="max"),
+            resume=args.resume,
+        )  # fmt: skip
     result = run_training(train_tagger, job, args.out)
     if result is None:
         return 130
@@ -93,9 +97,7 @@ def add_tag(sub) -> None:
 
 
 def load_tagger(path: str):
-    from rnnlab.models.tagger import SequenceTagger
-
-    return load_model(path, SequenceTagger, "tag")
+    return load_model(path, "tag")
 
 
 def cmd_tag(args) -> int:
@@ -121,7 +123,8 @@ def _registered_split(model, name: str, split: str):
         raise UsageError(f"{name} has splits {', '.join(spec.splits)}, not {split!r}")
     known = set(model.tag_names)
     for target in spec.targets:
-        data = load_tagged(name, split, target, model.scheme)
+        with as_usage_error():  # a scheme the dataset's tags cannot take
+            data = load_tagged(name, split, target, model.scheme)
         if data.scheme == model.scheme and {t for s in data.tags for t in s} <= known:
             return data
     raise UsageError(f"the tags of {name} ({', '.join(spec.targets)}) are not the model's "
@@ -141,9 +144,24 @@ def cmd_evaluate(model, args) -> int:
     else:
         raise UsageError(f"{args.data!r} is neither a known tagging dataset "
                          f"({', '.join(tagging_names())}) nor an existing file")  # fmt: skip
+    if data.scheme != model.scheme:
+        raise UsageError(f"{where} has tags in scheme {data.scheme}, the model's are in "
+                         f"{model.scheme}: evaluate it on data with the tags it knows")  # fmt: skip
+    unknown = sorted({t for tags in data.tags for t in tags} - set(model.tag_names))
+    if unknown:
+        raise UsageError(f"{where} has tags the model does not know: {unknown[:5]} (it knows "
+                         f"{', '.join(model.tag_names[:8])}...)")  # fmt: skip
     s = evaluate_tagger(model, data)
     print(f"{where} ({s['sentences']:,} sentences, {s['tokens']:,} tokens): "
           f"token accuracy {s['accuracy']:.4f}")  # fmt: skip
     if s["entities"] is not None:
         print(format_entity_table(s["entities"]))
     return 0
+
+
+TASK = register(TaskCLI(
+    "tag", "a sequence tagger", "rnnlab tag", cmd_evaluate,
+    "--data a registered dataset (conll2003, conll2000, ud_english_lines) and --split one of its "
+    "splits, or a tagged file (CoNLL columns, .conllu, token<TAB>tag lines); token accuracy and "
+    "entity precision/recall/F1 per type",
+))  # fmt: skip

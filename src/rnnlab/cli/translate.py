@@ -7,14 +7,29 @@ import sys
 from pathlib import Path
 
 from rnnlab.cli.common import (
+    TaskCLI,
     UsageError,
     add_training_args,
+    as_usage_error,
     load_model,
     print_budget_spent,
     print_saved,
+    register,
     run_training,
     train_config,
 )
+
+# --alpha's help; the value is rnnlab.models.seq2seq.DEFAULT_ALPHA, read when a command runs
+# (importing the model would import torch for every `rnnlab --help`)
+ALPHA_HELP = ("length normalisation: the beam's pick is best score / length**alpha (default: 1, "
+              "the log-probability per token)")  # fmt: skip
+
+
+def alpha_of(args) -> float:
+    """--alpha, or the translator's default length normalisation."""
+    from rnnlab.models.seq2seq import DEFAULT_ALPHA
+
+    return getattr(args, "alpha", DEFAULT_ALPHA)
 
 
 def add_train(sub) -> None:
@@ -58,7 +73,7 @@ def add_train(sub) -> None:
     g.add_argument("--max-minutes", type=float,
                    help="stop after this much training time; --resume goes on")  # fmt: skip
     g.add_argument("--beam", type=int, default=5, help="beam size of the final BLEU (1: greedy)")
-    g.add_argument("--alpha", type=float, default=1.0, help="length normalisation of the beam")
+    g.add_argument("--alpha", type=float, default=argparse.SUPPRESS, help=ALPHA_HELP)
     add_training_args(g, lr=1e-3, out="runs/mt", clip=1.0)
     p.set_defaults(func=cmd_train_translate)
 
@@ -68,22 +83,28 @@ def cmd_train_translate(args) -> int:
     from rnnlab.tasks.translate import TranslateJob, train_translate
 
     data = args.data if args.data or args.src_file else "multi30k"
-    job = TranslateJob(
-        data=data, src_lang=args.src, tgt_lang=args.tgt, src_file=args.src_file,
-        tgt_file=args.tgt_file, dev_src=args.dev_src, dev_tgt=args.dev_tgt,
-        dev_fraction=args.dev_fraction, out=args.out, min_freq=args.min_freq,
-        max_vocab=args.max_vocab, batch_size=args.batch_size, beam=args.beam, alpha=args.alpha,
-        max_minutes=args.max_minutes,
-        model=Seq2SeqConfig(
-            1, 1, cell=args.cell, attention=args.attention, embed_dim=args.embed,
-            hidden_size=args.hidden, dec_hidden_size=args.dec_hidden, num_layers=args.layers,
-            bidirectional=not args.unidirectional, dropout=args.dropout,
-            teacher_forcing=args.teacher_forcing, label_smoothing=args.label_smoothing,
-            tie_embeddings=not args.no_tie,
-        ),
-        train=train_config(args),
-        resume=args.resume,
-    )  # fmt: skip
+    if (args.src_file is None) != (args.tgt_file is None):
+        raise UsageError("give both --src-file and --tgt-file (line-aligned files), or neither")
+    if (args.dev_src is None) != (args.dev_tgt is None):
+        raise UsageError("give both --dev-src and --dev-tgt (line-aligned files), or neither")
+    with as_usage_error():
+        job = TranslateJob(
+            data=data, src_lang=args.src, tgt_lang=args.tgt, src_file=args.src_file,
+            tgt_file=args.tgt_file, dev_src=args.dev_src, dev_tgt=args.dev_tgt,
+            dev_fraction=args.dev_fraction, out=args.out, min_freq=args.min_freq,
+            max_vocab=args.max_vocab, batch_size=args.batch_size, beam=args.beam,
+            alpha=alpha_of(args),
+            max_minutes=args.max_minutes,
+            model=Seq2SeqConfig(
+                1, 1, cell=args.cell, attention=args.attention, embed_dim=args.embed,
+                hidden_size=args.hidden, dec_hidden_size=args.dec_hidden, num_layers=args.layers,
+                bidirectional=not args.unidirectional, dropout=args.dropout,
+                teacher_forcing=args.teacher_forcing, label_smoothing=args.label_smoothing,
+                tie_embeddings=not args.no_tie,
+            ),
+            train=train_config(args),
+            resume=args.resume,
+        )  # fmt: skip
     result = run_training(train_translate, job, args.out)
     if result is None:
         return 130
@@ -96,9 +117,7 @@ def cmd_train_translate(args) -> int:
 
 
 def load_translator(path: str):
-    from rnnlab.models.seq2seq import Seq2Seq
-
-    return load_model(path, Seq2Seq, "translate")
+    return load_model(path, "translate")
 
 
 def cmd_translate(args) -> int:
@@ -110,7 +129,7 @@ def cmd_translate(args) -> int:
         raise UsageError("nothing to translate: give texts as arguments or --file FILE")
     if args.beam < 1:
         raise UsageError(f"--beam must be >= 1, got {args.beam}")
-    results = model.translate(texts, args.beam, args.max_len, args.alpha)
+    results = model.translate(texts, args.beam, args.max_len, alpha_of(args))
     for r in results:
         print(r.text if not args.scores else f"{r.score:9.3f}  {r.text}")
     if args.show_attention:
@@ -163,15 +182,16 @@ def cmd_bleu(args) -> int:
 
 
 def cmd_evaluate(model, args) -> int:
-    """``rnnlab evaluate`` for a translator: BLEU (beam 5) on a registered corpus' split, or on
-    ``--data SRC_FILE,TGT_FILE``."""
+    """``rnnlab evaluate`` for a translator: BLEU (greedy, and beam 5 with the default length
+    normalisation) on a registered corpus' split, or on ``--data SRC_FILE,TGT_FILE``."""
     from rnnlab import data
     from rnnlab.data.translation import load_parallel, read_parallel
     from rnnlab.tasks.translate import evaluate_bleu
 
     src_lang, tgt_lang = model.languages
     if args.data in data.translation_names():
-        pairs = load_parallel(args.data, args.split, src_lang, tgt_lang)
+        with as_usage_error():  # a split or languages the corpus does not have
+            pairs = load_parallel(args.data, args.split, src_lang, tgt_lang)
         where = f"{args.data} {args.split} ({src_lang}->{tgt_lang})"
     elif args.data.count(",") == 1:
         src_file, tgt_file = args.data.split(",")
@@ -182,7 +202,7 @@ def cmd_evaluate(model, args) -> int:
             f"({', '.join(data.translation_names())}) nor SRC_FILE,TGT_FILE"
         )
     for beam in (1, 5):
-        s = evaluate_bleu(model, pairs, beam=beam, alpha=1.0)
+        s = evaluate_bleu(model, pairs, beam=beam, alpha=alpha_of(args))
         print(f"{where}, {len(pairs)} sentences, {s['decoding']}: {s['detail']}")
     print(s["signature"])
     return 0
@@ -196,12 +216,7 @@ def add_translate_and_bleu(sub) -> None:
     p.add_argument("texts", nargs="*", help="sentences to translate")
     p.add_argument("--file", help="a file with one sentence per line")
     p.add_argument("--beam", type=int, default=5, help="beam size (1: greedy)")
-    p.add_argument(
-        "--alpha",
-        type=float,
-        default=1.0,
-        help="length normalisation: the beam's pick is best score / length**alpha",
-    )
+    p.add_argument("--alpha", type=float, default=argparse.SUPPRESS, help=ALPHA_HELP)
     p.add_argument("--max-len", type=int, help="most output tokens; default 2 x source + 10")
     p.add_argument("--scores", action="store_true", help="print each model score (log-prob)")
     p.add_argument("--show-attention", metavar="PNG",
@@ -222,3 +237,10 @@ def add_translate_and_bleu(sub) -> None:
     p.add_argument("--breakdown", type=int, metavar="LINE",
                    help="also print the n-gram table of line LINE (1-based)")  # fmt: skip
     p.set_defaults(func=cmd_bleu)
+
+
+TASK = register(TaskCLI(
+    "translate", "a translator", "rnnlab translate", cmd_evaluate,
+    "--data a registered parallel corpus (multi30k) and --split one of its splits, or "
+    "SRC_FILE,TGT_FILE (line-aligned files); BLEU of greedy and of beam-5 decoding",
+))  # fmt: skip

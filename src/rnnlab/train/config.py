@@ -164,10 +164,29 @@ class TrainConfig:
         return self.lr * factor
 
     def resolved_device(self) -> torch.device:
-        """The device to train on: `device`, with "auto" meaning cuda when available."""
+        """The device to train on: `device`, with "auto" meaning cuda when available.
+
+        Raises:
+            InputError (a ValueError): a CUDA device this machine does not have.
+        """
+        from rnnlab.errors import InputError
+
         if self.device == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device)
+        device = torch.device(self.device)
+        if device.type == "cuda":
+            if not torch.cuda.is_available():
+                build = "" if torch.version.cuda else ", whose torch is a CPU-only build"
+                raise InputError(
+                    f"device {self.device!r}: this machine has no CUDA device{build}; train on "
+                    "'cpu', or 'auto' to use a GPU where there is one"
+                )
+            if device.index is not None and device.index >= torch.cuda.device_count():
+                raise InputError(
+                    f"device {self.device!r}: this machine has {torch.cuda.device_count()} CUDA "
+                    f"device(s), cuda:0 to cuda:{torch.cuda.device_count() - 1}"
+                )
+        return device
 
     def autocast(self, device: torch.device) -> torch.autocast:
         """The ``torch.autocast`` context a training step runs in (disabled for "fp32")."""
