@@ -112,8 +112,16 @@ def add_training_args(g, *, lr: float, out: str, epochs: int = 10, clip: float =
     g.add_argument("--clip", type=float, default=clip, help="max gradient norm (0: no clipping)")
     g.add_argument("--patience", type=int, default=patience, help="early stopping (0: off)")
     g.add_argument("--anneal-to", type=float, metavar="FRACTION",
-                   help="cosine-anneal the lr over all --epochs to this fraction of --lr "
+                   help="cosine-anneal the lr over all --epochs (or --max-minutes, if that ends "
+                        "first; a --resume anneals that afresh) to this fraction of --lr "
                         "(e.g. 0.05); default: a constant lr")  # fmt: skip
+    g.add_argument("--warmup", type=int, default=0, metavar="STEPS",
+                   help="with --anneal-to: a linear lr warm-up over this many "
+                        "steps first")  # fmt: skip
+    g.add_argument("--max-minutes", type=float, metavar="M",
+                   help="stop after this much training time (evaluation not counted), keeping "
+                        "the better of the best epoch and the weights at the cut; --resume "
+                        "goes on with a fresh budget")  # fmt: skip
     g.add_argument("--seed", type=int, default=0, help="random seed")
     g.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
     g.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
@@ -133,6 +141,7 @@ def train_config(args, **task):
         epochs=args.epochs, lr=args.lr, optimizer=args.optimizer, weight_decay=args.weight_decay,
         clip_norm=args.clip or None, patience=args.patience or None, seed=args.seed,
         device=args.device, precision=args.precision, progress=not args.no_progress,
+        max_minutes=args.max_minutes, warmup=args.warmup,
         **{"anneal_to": args.anneal_to, **task},
     )  # fmt: skip
     config.resolved_device()  # a --device this machine lacks fails now, not after the data load
@@ -141,13 +150,16 @@ def train_config(args, **task):
 
 def run_training(train, job, out: str):
     """``train(job)``, or None after Ctrl-C with a line on how to resume (the trainer has
-    already written a checkpoint to ``out``)."""
+    already written a checkpoint to ``out``); a line says so when ``--max-minutes`` ended it."""
     try:
-        return train(job)
+        result = train(job)
     except KeyboardInterrupt:
         print(f"interrupted: a checkpoint is in {out}; continue with the same command and "
               "--resume", file=sys.stderr)  # fmt: skip
         return None
+    if result.budget_spent:
+        print_budget_spent(job.train.max_minutes, len(result.history))
+    return result
 
 
 def print_saved(out: str, files: str = "config.json, vocab.json") -> None:

@@ -12,7 +12,6 @@ from rnnlab.cli.common import (
     as_usage_error,
     int_list,
     load_model,
-    print_budget_spent,
     print_saved,
     read_lines,
     register,
@@ -67,13 +66,6 @@ def add_train(sub) -> None:
     g.add_argument("--lr-decay", type=float, default=1.0,
                    help="multiply the lr by this every epoch after --decay-after")  # fmt: skip
     g.add_argument("--decay-after", type=int, default=1, help="epochs at the full learning rate")
-    g.add_argument("--max-minutes", type=float,
-                   help="stop after this much training time (evaluation not counted); "
-                        "--resume goes on; with --anneal-to the lr anneals over this time "
-                        "instead of the epochs (a --resume anneals afresh)")  # fmt: skip
-    g.add_argument("--warmup", type=int, default=0,
-                   help="with --max-minutes and --anneal-to: linear lr warm-up over this many "
-                        "steps first")  # fmt: skip
     add_training_args(g, lr=2e-3, out="runs/lm")
     p.set_defaults(func=cmd_train_lm)
 
@@ -94,8 +86,7 @@ def cmd_train_lm(args) -> int:
             data=args.data, out=args.out, dev=args.dev, level=args.level, mode=args.mode,
             max_vocab=args.max_vocab, min_freq=args.min_freq, dev_fraction=args.dev_fraction,
             batch_size=args.batch_size, bptt=args.bptt, eval_batch_size=args.eval_batch_size,
-            lr_decay=args.lr_decay, decay_after=args.decay_after, max_minutes=args.max_minutes,
-            warmup=args.warmup,
+            lr_decay=args.lr_decay, decay_after=args.decay_after,
             model=LMConfig(
                 vocab_size=1, cell=args.cell, embed_dim=args.embed or args.hidden,
                 hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout,
@@ -108,8 +99,6 @@ def cmd_train_lm(args) -> int:
     result = run_training(train_lm, job, args.out)
     if result is None:
         return 130
-    if result.budget_spent:
-        print_budget_spent(args.max_minutes, len(result.history))
     for split, s in result.scores.items():
         print(f"{split}: {per_token(s, result.model.level)}")
     print_saved(args.out)

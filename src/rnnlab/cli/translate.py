@@ -12,7 +12,6 @@ from rnnlab.cli.common import (
     add_training_args,
     as_usage_error,
     load_model,
-    print_budget_spent,
     print_saved,
     register,
     run_training,
@@ -70,8 +69,6 @@ def add_train(sub) -> None:
                         "step by step)")  # fmt: skip
     g.add_argument("--label-smoothing", type=float, default=0.0, help="of the training loss")
     g.add_argument("--batch-size", type=int, default=128, help="sentence pairs per batch")
-    g.add_argument("--max-minutes", type=float,
-                   help="stop after this much training time; --resume goes on")  # fmt: skip
     g.add_argument("--beam", type=int, default=5, help="beam size of the final BLEU (1: greedy)")
     g.add_argument("--alpha", type=float, default=argparse.SUPPRESS, help=ALPHA_HELP)
     add_training_args(g, lr=1e-3, out="runs/mt", clip=1.0)
@@ -94,7 +91,6 @@ def cmd_train_translate(args) -> int:
             dev_fraction=args.dev_fraction, out=args.out, min_freq=args.min_freq,
             max_vocab=args.max_vocab, batch_size=args.batch_size, beam=args.beam,
             alpha=alpha_of(args),
-            max_minutes=args.max_minutes,
             model=Seq2SeqConfig(
                 1, 1, cell=args.cell, attention=args.attention, embed_dim=args.embed,
                 hidden_size=args.hidden, dec_hidden_size=args.dec_hidden, num_layers=args.layers,
@@ -108,8 +104,6 @@ def cmd_train_translate(args) -> int:
     result = run_training(train_translate, job, args.out)
     if result is None:
         return 130
-    if result.budget_spent:
-        print_budget_spent(args.max_minutes, len(result.history))
     for split, s in result.scores.items():
         print(f"{split}: BLEU {s['bleu']:.2f} ({s['decoding']}; {s['detail']})")
     print_saved(args.out, "config.json, src_vocab.json, tgt_vocab.json, scores.json")

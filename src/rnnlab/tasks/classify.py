@@ -18,7 +18,7 @@ from rnnlab import data, saved
 from rnnlab.data import LabelledTexts
 from rnnlab.metrics import classification_report, confusion_matrix
 from rnnlab.models.classifier import ClassifierConfig, TextClassifier
-from rnnlab.text import ClassificationDataset, PadCollate, Vocab, make_loader, tokenize
+from rnnlab.text import ClassificationDataset, PadCollate, Vocab, bucket_loader, tokenize
 from rnnlab.train import TrainConfig, Trainer, seed_everything
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class ClassifyResult:
     model: TextClassifier
     history: list[dict]
     scores: dict[str, dict]  # split -> {"accuracy", "loss"}
+    budget_spent: bool = False  # stopped by train.max_minutes (a checkpoint to resume from)
 
 
 def build_vocab(texts: list[str], level: str, max_size: int | None, min_freq: int) -> Vocab:
@@ -59,7 +60,8 @@ def loader(model: TextClassifier, split: LabelledTexts, batch_size: int, train: 
            seed: int = 0, max_len: int | None = None):  # fmt: skip
     """A DataLoader of ``(ids (B, T), lengths (B,), labels (B,))`` for ``split``.
 
-    Training batches group texts of similar length (less padding), reshuffled each epoch.
+    Training batches group texts of similar length (less padding), reshuffled each epoch;
+    evaluation batches go shortest first (:func:`rnnlab.text.bucket_loader`).
     """
     if split.label_names != model.label_names:
         raise ValueError(
@@ -67,11 +69,16 @@ def loader(model: TextClassifier, split: LabelledTexts, batch_size: int, train: 
         )
     ds = ClassificationDataset.from_texts(split.texts, split.labels, model.vocab, model.level)
     collate = PadCollate(padding=model.config.padding, maxlen=max_len)
-    return make_loader(ds, batch_size, bucket=train, seed=seed, collate=collate)
+    return bucket_loader(ds, batch_size, collate, train=train, seed=seed)
 
 
 def train_classifier(job: ClassifyJob) -> ClassifyResult:
-    """Train on ``job.data``, keep the best dev epoch, save to ``job.out``, score every split."""
+    """Train on ``job.data``, keep the best dev epoch, save to ``job.out``, score every split.
+
+    With ``train.max_minutes`` the run stops once that much training time is spent (a checkpoint
+    is saved; ``resume`` goes on with a fresh budget) and keeps the better on dev of its best
+    finished epoch and its weights at the cut.
+    """
     splits = data.load_splits(job.data, job.dev, seed=job.train.seed)
     train = splits["train"]
     vocab = build_vocab(train.texts, job.level, job.max_vocab, job.min_freq)
@@ -108,7 +115,7 @@ def train_classifier(job: ClassifyJob) -> ClassifyResult:
             if name in loaders:
                 scores[name] = model.evaluate(loaders[name])
     Path(job.out, "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
-    return ClassifyResult(model, history, scores)
+    return ClassifyResult(model, history, scores, trainer.budget_spent)
 
 
 def evaluate_classifier(model: TextClassifier, split: LabelledTexts, batch_size: int = 256):

@@ -28,7 +28,6 @@ from rnnlab import saved
 from rnnlab.data import Corpus, load_corpora
 from rnnlab.models.language_model import LOGITS_BUDGET, LanguageModel, LMConfig, TextFormat
 from rnnlab.models.truncated_bptt import StreamLM
-from rnnlab.tasks.time_budget import BudgetSpent, TimeBudget, budget_cosine
 from rnnlab.text import BOS, EOS, Vocab
 from rnnlab.text.sentences import SentenceDataset, sentence_loader
 from rnnlab.text.stream import StreamBatches
@@ -36,9 +35,6 @@ from rnnlab.train import (
     OnDevice,
     TrainConfig,
     Trainer,
-    load_weights,
-    read_records,
-    save_weights,
     seed_everything,
 )
 
@@ -49,6 +45,7 @@ __all__ = [
     "build_vocab",
     "encode_corpus",
     "evaluate_lm",
+    "stream_bptt",
     "text_format_for",
     "train_lm",
     "unigram_perplexity",
@@ -92,10 +89,6 @@ class LMJob:
     eval_batch_size: int = 10  # rows of the dev stream during training (final scores use 1)
     lr_decay: float = 1.0  # multiply the learning rate by this every epoch after decay_after
     decay_after: int = 1
-    max_minutes: float | None = None  # stop after this much training time (of this call)
-    # with max_minutes, train.anneal_to anneals over the budget's training time instead of the
-    # epochs (tasks.time_budget.budget_cosine), after a linear warm-up over this many steps
-    warmup: int = 0
     model: LMConfig | None = None  # vocab_size is filled in from the data
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=2e-3, clip_norm=5.0))
     resume: bool = False
@@ -111,17 +104,6 @@ class LMJob:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
         if isinstance(self.lr_decay, bool) or not 0.0 < self.lr_decay <= 1.0:
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
-        if self.max_minutes is not None and (
-            isinstance(self.max_minutes, bool) or not self.max_minutes > 0
-        ):
-            raise ValueError(f"max_minutes must be > 0 or None, got {self.max_minutes!r}")
-        if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 0:
-            raise ValueError(f"warmup must be an int >= 0, got {self.warmup!r}")
-        if self.warmup and (self.max_minutes is None or self.train.anneal_to is None):
-            raise ValueError(
-                "warmup applies to annealing over the time budget: set max_minutes and "
-                "train.anneal_to (--max-minutes, --anneal-to) too"
-            )
         if self.lr_decay < 1.0 and self.train.anneal_to is not None:
             raise ValueError("lr_decay and train.anneal_to are two schedules: choose one")
 
@@ -131,7 +113,7 @@ class LMResult:
     model: LanguageModel
     history: list[dict]
     scores: dict[str, dict]  # split -> {"loss" (nats/token), "perplexity", "bits", "tokens"}
-    budget_spent: bool = False  # stopped by max_minutes (a checkpoint to resume from is saved)
+    budget_spent: bool = False  # stopped by train.max_minutes (a checkpoint to resume from)
 
 
 def build_vocab(corpus: Corpus, mode: str, max_size: int | None, min_freq: int) -> Vocab:
@@ -241,11 +223,19 @@ def unigram_perplexity(train: Corpus, test: Corpus) -> float:
     return math.exp(nll / len(stream))
 
 
+def stream_bptt(job: LMJob, level: str) -> int | None:
+    """The chunk length of a stream run: ``job.bptt``, by default 35 words or 100 characters
+    (None in sentence mode, which reads whole sentences)."""
+    if job.mode != "stream":
+        return None
+    return job.bptt or (100 if level == "char" else 35)
+
+
 def _run_settings(job: LMJob, level: str) -> dict:
     """The data and loader settings that resuming a run exactly depends on (saved.RUN): the rows
     and chunk length of the training stream (the carried state is (L, batch_size, H)), the dev
     stream's rows, the held-out fraction."""
-    bptt = (job.bptt or (100 if level == "char" else 35)) if job.mode == "stream" else None
+    bptt = stream_bptt(job, level)
     return {"mode": job.mode, "batch_size": job.batch_size, "bptt": bptt,
             "eval_batch_size": job.eval_batch_size, "dev_fraction": job.dev_fraction}  # fmt: skip
 
@@ -253,11 +243,11 @@ def _run_settings(job: LMJob, level: str) -> dict:
 def train_lm(job: LMJob) -> LMResult:
     """Train on ``job.data``, keep the best dev epoch, save to ``job.out``, score dev and test.
 
-    With ``max_minutes`` the run stops once that much training time is spent, as if interrupted
-    (a checkpoint is saved; ``resume`` goes on with a fresh budget), and keeps the better on dev
-    of its best finished epoch and its weights at the cut. With ``train.anneal_to`` as well, the
-    learning rate follows a cosine over the budget's training time instead of the epochs,
-    reaching ``anneal_to * lr`` as the time runs out.
+    With ``train.max_minutes`` the run stops once that much training time is spent, as if
+    interrupted (a checkpoint is saved; ``resume`` goes on with a fresh budget), and keeps the
+    better on dev of its best finished epoch and its weights at the cut. With ``train.anneal_to``
+    as well, the learning rate follows a cosine over the budget's training time (or the epochs,
+    if they end first), reaching ``anneal_to * lr`` as the time runs out.
 
     ``scores.json`` holds each split's metrics from :func:`evaluate_lm` with one row (every
     token with its full left context).
@@ -284,7 +274,7 @@ def train_lm(job: LMJob) -> LMResult:
     else:
         saved.save_config(model, job.out, _run_settings(job, train.level))
     if job.mode == "stream":
-        bptt = job.bptt or (100 if train.level == "char" else 35)
+        bptt = stream_bptt(job, train.level)
         train_loader = StreamBatches(encode_corpus(model, train), job.batch_size, bptt)
         dev_loader = _eval_stream(model, splits["dev"], job.eval_batch_size)
         trainable = StreamLM(model, job.batch_size)
@@ -297,44 +287,9 @@ def train_lm(job: LMJob) -> LMResult:
     tcfg = job.train
     if job.lr_decay < 1.0:
         tcfg = replace(tcfg, schedule=EpochDecay(len(train_loader), job.lr_decay, job.decay_after))
-    loader = TimeBudget(train_loader, 60 * job.max_minutes) if job.max_minutes else train_loader
-    if job.max_minutes and tcfg.anneal_to is not None:  # anneal on the budget's clock
-        tcfg = replace(tcfg, anneal_to=None,
-                       schedule=budget_cosine(loader, tcfg.anneal_to, job.warmup))  # fmt: skip
     trainer = Trainer(trainable, tcfg, job.out)
-    budget_spent = False
-    try:
-        history = trainer.fit(loader, dev_loader, resume=job.resume)
-    except BudgetSpent:
-        budget_spent = True
-        history = read_records(trainer.metrics_path)
-        _keep_the_better(trainer, trainable, history, dev_loader)
+    history = trainer.fit(train_loader, dev_loader, resume=job.resume)
     model.eval()
     scores = {name: evaluate_lm(model, splits[name]) for name in ("dev", "test") if name in splits}
     Path(job.out, "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
-    return LMResult(model, history, scores, budget_spent)
-
-
-def _keep_the_better(trainer: Trainer, trainable, history: list[dict], dev_loader) -> None:
-    """After the time budget cut a run short: keep, as the run's model, the better on the dev
-    set of the best finished epoch and the weights at the cut (those are then saved as the best;
-    the checkpoint still holds the cut, to resume from)."""
-    cfg = trainer.config
-    trainable.eval()
-    with torch.no_grad():
-        now = trainable.evaluate(OnDevice(dev_loader, trainer.device))[cfg.monitor]
-    finished = [r[f"dev_{cfg.monitor}"] for r in history]
-    best = (min if cfg.mode == "min" else max)(finished) if finished else None
-    if best is None or (now < best if cfg.mode == "min" else now > best):
-        save_weights(trainable, trainer.weights_path)
-        kept, value = "the weights at the cut", now
-    else:
-        load_weights(trainable, trainer.weights_path)
-        kept, value = "the best finished epoch", best
-    logger.warning(
-        "time budget spent after %d finished epochs: kept %s (dev %s %.4g)",
-        len(history),
-        kept,
-        cfg.monitor,
-        value,
-    )
+    return LMResult(model, history, scores, trainer.budget_spent)

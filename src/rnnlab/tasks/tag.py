@@ -24,7 +24,7 @@ from rnnlab import saved
 from rnnlab.data.tagging import TaggedSentences, load_tagging_splits
 from rnnlab.metrics.entities import entity_scores, token_accuracy
 from rnnlab.models.tagger import SequenceTagger, TagCollate, TaggerConfig, normalize
-from rnnlab.text import BucketBatchSampler, Vocab
+from rnnlab.text import Vocab, bucket_loader
 from rnnlab.train import TrainConfig, Trainer, seed_everything
 
 __all__ = ["TagJob", "TagResult", "build_vocabularies", "evaluate_tagger", "loader",
@@ -67,6 +67,7 @@ class TagResult:
     model: SequenceTagger
     history: list[dict]
     scores: dict[str, dict]  # split -> evaluate_tagger's dict
+    budget_spent: bool = False  # stopped by train.max_minutes (a checkpoint to resume from)
 
 
 def build_vocabularies(
@@ -101,16 +102,16 @@ def loader(model: SequenceTagger, data: TaggedSentences, batch_size: int, train:
     """
     encoded = [model.encode(w, t) for w, t in zip(data.tokens, data.tags, strict=True)]
     lengths = [len(w) for w in data.tokens]
-    if train:
-        sampler = BucketBatchSampler(lengths, batch_size, seed=seed)
-    else:
-        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-        sampler = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    return DataLoader(encoded, batch_sampler=sampler, collate_fn=TagCollate())
+    return bucket_loader(encoded, batch_size, TagCollate(), train, seed, lengths)
 
 
 def train_tagger(job: TagJob) -> TagResult:
-    """Train on ``job.data``, keep the best dev epoch, save to ``job.out``, score dev and test."""
+    """Train on ``job.data``, keep the best dev epoch, save to ``job.out``, score dev and test.
+
+    With ``train.max_minutes`` the run stops once that much training time is spent (a checkpoint
+    is saved; ``resume`` goes on with a fresh budget) and keeps the better on dev of its best
+    finished epoch and its weights at the cut.
+    """
     splits = load_tagging_splits(job.data, job.target, job.scheme, job.dev, seed=job.train.seed)
     train = splits["train"]
     if job.max_sentences is not None:
@@ -137,12 +138,13 @@ def train_tagger(job: TagJob) -> TagResult:
         saved.save_config(model, job.out, run)
     loaders = {name: loader(model, split, job.batch_size, name == "train", tcfg.seed)
                for name, split in splits.items()}  # fmt: skip
-    history = Trainer(model, tcfg, job.out).fit(loaders["train"], loaders["dev"], job.resume)
+    trainer = Trainer(model, tcfg, job.out)
+    history = trainer.fit(loaders["train"], loaders["dev"], job.resume)
     model.eval()
     scores = {name: evaluate_tagger(model, splits[name]) for name in ("dev", "test")
               if name in splits}  # fmt: skip
     Path(job.out, "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
-    return TagResult(model, history, scores)
+    return TagResult(model, history, scores, trainer.budget_spent)
 
 
 def evaluate_tagger(model: SequenceTagger, data: TaggedSentences,

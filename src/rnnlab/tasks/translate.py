@@ -20,24 +20,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from rnnlab import saved
 from rnnlab.data.translation import ParallelText, load_translation
 from rnnlab.metrics.bleu import bleu_signature, corpus_bleu
-from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig, TranslationBatch
-from rnnlab.tasks.time_budget import BudgetSpent, TimeBudget
-from rnnlab.text import BucketBatchSampler, Vocab, pad_batch, tokenize
-from rnnlab.train import (
-    OnDevice,
-    TrainConfig,
-    Trainer,
-    load_weights,
-    read_records,
-    save_weights,
-    seed_everything,
-)
+from rnnlab.models.seq2seq import DEFAULT_ALPHA, Seq2Seq, Seq2SeqConfig, TranslationBatch
+from rnnlab.text import Vocab, bucket_loader, pad_batch, tokenize
+from rnnlab.train import TrainConfig, Trainer, seed_everything
 
 __all__ = [
     "PairDataset",
@@ -70,9 +60,8 @@ class TranslateJob:
     max_train_len: int = 80  # training pairs with a longer side (in tokens) are left out
     batch_size: int = 128
     beam: int = 5  # for the final BLEU (1: greedy)
-    alpha: float = 1.0  # length normalisation of the beam's choice
+    alpha: float = DEFAULT_ALPHA  # length normalisation of the beam's choice
     eval_splits: tuple[str, ...] = ("dev", "test2016")  # BLEU on those the data has
-    max_minutes: float | None = None  # stop after this much training time
     model: Seq2SeqConfig | None = None  # vocabulary sizes are filled in from the data
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=1e-3, clip_norm=1.0))
     resume: bool = False
@@ -84,8 +73,6 @@ class TranslateJob:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
         if isinstance(self.alpha, bool) or not self.alpha >= 0:
             raise ValueError(f"alpha must be >= 0, got {self.alpha!r}")
-        if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ValueError(f"max_minutes must be > 0 or None, got {self.max_minutes!r}")
 
 
 @dataclass
@@ -93,7 +80,7 @@ class TranslateResult:
     model: Seq2Seq
     history: list[dict]
     scores: dict[str, dict]  # split -> {"bleu", "signature", "detail", "sentences", "seconds"}
-    budget_spent: bool = False
+    budget_spent: bool = False  # stopped by train.max_minutes (a checkpoint to resume from)
 
 
 class PairDataset(Dataset):
@@ -144,16 +131,15 @@ def pair_loader(dataset: PairDataset, batch_size: int, train: bool = False, seed
     otherwise shortest first in fixed batches."""
     if len(dataset) == 0:
         raise ValueError("no sentence pairs to batch")
-    if train:
-        sampler = BucketBatchSampler(dataset.lengths, batch_size, seed=seed)
-        return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_pairs)
-    order = sorted(range(len(dataset)), key=lambda i: dataset.lengths[i])
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    return DataLoader(dataset, batch_sampler=batches, collate_fn=collate_pairs)
+    return bucket_loader(dataset, batch_size, collate_pairs, train=train, seed=seed)
 
 
 def evaluate_bleu(
-    model: Seq2Seq, pairs: ParallelText, beam: int = 5, alpha: float = 1.0, batch_size: int = 64
+    model: Seq2Seq,
+    pairs: ParallelText,
+    beam: int = 5,
+    alpha: float = DEFAULT_ALPHA,
+    batch_size: int = 64,
 ) -> dict:
     """Corpus BLEU of the model's translations of ``pairs.src`` against ``pairs.tgt``
     (13a tokenisation, lower-cased, exponential smoothing: sacreBLEU's defaults plus ``-lc``).
@@ -191,9 +177,9 @@ def build_model(job: TranslateJob, train: ParallelText) -> Seq2Seq:
 def train_translate(job: TranslateJob) -> TranslateResult:
     """Train on ``job``'s data, keep the best dev epoch, save to ``job.out``, score BLEU.
 
-    With ``max_minutes`` the run stops once that much training time is spent (a checkpoint is
-    saved, ``resume`` goes on) and keeps the better on the dev loss of its best finished epoch
-    and its weights at the cut.
+    With ``train.max_minutes`` the run stops once that much training time is spent (a checkpoint
+    is saved, ``resume`` goes on with a fresh budget) and keeps the better on the dev loss of its
+    best finished epoch and its weights at the cut.
     """
     splits = load_translation(
         job.data, job.src_lang, job.tgt_lang, job.src_file, job.tgt_file, job.dev_src,
@@ -216,14 +202,7 @@ def train_translate(job: TranslateJob) -> TranslateResult:
     train_loader = pair_loader(train_set, job.batch_size, train=True, seed=job.train.seed)
     dev_loader = pair_loader(PairDataset.encode(splits["dev"], model), job.batch_size)
     trainer = Trainer(model, job.train, job.out)
-    budget_spent = False
-    try:
-        loader = TimeBudget(train_loader, 60 * job.max_minutes) if job.max_minutes else train_loader
-        history = trainer.fit(loader, dev_loader, resume=job.resume)
-    except BudgetSpent:
-        budget_spent = True
-        history = read_records(trainer.metrics_path)
-        _keep_the_better(model, trainer, history, dev_loader)
+    history = trainer.fit(train_loader, dev_loader, resume=job.resume)
     model.eval()
     scores = {}
     for name in job.eval_splits:
@@ -231,21 +210,4 @@ def train_translate(job: TranslateJob) -> TranslateResult:
             result = evaluate_bleu(model, splits[name], job.beam, job.alpha)
             scores[name] = {k: v for k, v in result.items() if k != "hypotheses"}
     Path(job.out, "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
-    return TranslateResult(model, history, scores, budget_spent)
-
-
-def _keep_the_better(model: Seq2Seq, trainer: Trainer, history: list[dict], dev_loader) -> None:
-    """After a time budget's cut: keep (and save as the run's model) the better on the dev loss
-    of the best finished epoch and the weights at the cut."""
-    model.eval()
-    with torch.no_grad():
-        now = model.evaluate(OnDevice(dev_loader, trainer.device))["loss"]
-    finished = [r["dev_loss"] for r in history]
-    if not finished or now < min(finished):
-        save_weights(model, trainer.weights_path)
-        kept, value = "the weights at the cut", now
-    else:
-        load_weights(model, trainer.weights_path)
-        kept, value = "the best finished epoch", min(finished)
-    logger.warning("time budget spent after %d finished epochs: kept %s (dev loss %.4f)",
-                   len(history), kept, value)  # fmt: skip
+    return TranslateResult(model, history, scores, trainer.budget_spent)
