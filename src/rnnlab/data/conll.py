@@ -34,6 +34,7 @@ from pathlib import Path
 
 from rnnlab.data.errors import DataFormatError
 from rnnlab.data.text_files import read_path
+from rnnlab.errors import InputError
 from rnnlab.metrics.entities import SCHEMES, convert_tags
 
 __all__ = [
@@ -171,7 +172,7 @@ CONLLU_TARGETS = {"upos": 3, "xpos": 4}
 
 def _check_target(target: str, targets: dict) -> int:
     if target not in targets:
-        raise ValueError(f"target must be one of {tuple(targets)}, got {target!r}")
+        raise InputError(f"target must be one of {tuple(targets)}, got {target!r}")
     return targets[target]
 
 
@@ -220,6 +221,7 @@ def read_tagged_path(path: str | os.PathLike, target: str | None = None,
 
     Raises:
         MissingDataError: no such file. DataFormatError: a line that does not fit.
+        InputError (a ValueError): a ``target`` the file cannot give.
     """
     path = Path(path)
     text = read_path(path)
@@ -227,7 +229,8 @@ def read_tagged_path(path: str | os.PathLike, target: str | None = None,
     if name.endswith(".conllu"):
         return parse_conllu(text, target or "upos", str(path))
     if target is not None:
-        raise ValueError(f"--target applies to registered datasets and .conllu files, not {path}")
+        raise InputError(f"--target applies to registered datasets and .conllu files, not {path}: "
+                         "leave it out for a file with one tag column")  # fmt: skip
     if "\t" in text:
         return parse_token_tag(text, scheme, str(path))
     tokens, tags = _columns(text, str(path), 0, -1, width=None)
@@ -240,14 +243,15 @@ def split_dev_sentences(data: TaggedSentences, fraction: float = 0.1,
     both keep the file order (as :func:`rnnlab.data.split_dev` does for labelled texts).
 
     Raises:
-        ValueError: ``fraction`` outside (0, 1), or too few sentences for two non-empty splits.
+        InputError (a ValueError): ``fraction`` outside (0, 1), or too few sentences for two
+            non-empty splits.
     """
     if not 0.0 < fraction < 1.0:
-        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+        raise InputError(f"fraction must be in (0, 1), got {fraction}")
     N = len(data)
     n_dev = round(fraction * N)
     if not 0 < n_dev < N:
-        raise ValueError(f"cannot hold out {fraction:.0%} of {N} sentences as dev; give a dev file")
+        raise InputError(f"cannot hold out {fraction:.0%} of {N} sentences as dev; give a dev file")
     dev = set(random.Random(seed).sample(range(N), n_dev))
     return (data.subset([i for i in range(N) if i not in dev]),
             data.subset(sorted(dev)))  # fmt: skip

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from rnnlab.data.errors import DataFormatError
 from rnnlab.data.text_files import read_path
+from rnnlab.errors import InputError
 from rnnlab.text.tokenize import tokenize
 from rnnlab.text.vocab import EOS
 
@@ -152,16 +153,17 @@ def split_tail(text: str, fraction: float, level: str) -> tuple[str, str]:
     in, so no line is split.
 
     Raises:
-        ValueError: ``fraction`` outside ``(0, 1)``, or a head or tail without text.
+        InputError (a ValueError): ``fraction`` outside ``(0, 1)``, or a head or tail without
+            text.
     """
     if not 0.0 < fraction < 1.0:
-        raise ValueError(f"the dev fraction must be in (0, 1), got {fraction}")
+        raise InputError(f"the dev fraction must be in (0, 1), got {fraction}")
     cut = int(len(text) * (1 - fraction))
     if level == "word":
         cut = text.rfind("\n", 0, cut) + 1  # 0 when the cut falls in the first line
     head, tail = text[:cut], text[cut:]
     if not head.strip() or not tail.strip():
-        raise ValueError(
+        raise InputError(
             f"cannot hold out the last {fraction:.0%} of a {len(text)}-character text as dev: "
             "one side would be empty; give more text (or more lines) or a dev file"
         )
@@ -237,7 +239,8 @@ def read_corpus_splits(
 
     Raises:
         MissingDataError: no such file. DataFormatError: as the readers raise it.
-        ValueError: a ``dev_fraction`` that leaves the training text or the dev text empty.
+        InputError (a ValueError): a ``dev_fraction`` that leaves the training text or the dev
+            text empty.
     """
     path = Path(path)
     files = find_split_files(path) if path.is_dir() else {"train": path}

@@ -6,6 +6,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rnnlab.errors import InputError
+
 __all__ = ["LabelledTexts", "split_dev"]
 
 
@@ -66,15 +68,15 @@ def split_dev(
         ``(train, dev)``, sizes ``N - round(fraction * N)`` and ``round(fraction * N)``.
 
     Raises:
-        ValueError: ``fraction`` outside ``(0, 1)``, or too few examples for both splits to
-            be non-empty.
+        InputError (a ValueError): ``fraction`` outside ``(0, 1)``, or too few examples for both
+            splits to be non-empty.
     """
     if not 0.0 < fraction < 1.0:
-        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+        raise InputError(f"fraction must be in (0, 1), got {fraction}")
     N = len(examples)
     n_dev = round(fraction * N)
     if not 0 < n_dev < N:
-        raise ValueError(
+        raise InputError(
             f"cannot hold out {fraction:.0%} of {N} examples as a dev set: "
             "give more training data or an explicit dev set"
         )

@@ -43,6 +43,7 @@ from rnnlab.data.download import RemoteFile
 from rnnlab.data.errors import MissingDataError
 from rnnlab.data.registry import Registry
 from rnnlab.data.text_files import read_path, read_text
+from rnnlab.errors import InputError
 
 __all__ = [
     "Corpus",
@@ -118,11 +119,11 @@ def load_corpus(
     Raises:
         MissingDataError: unknown name, or a file that cannot be found or downloaded.
         ChecksumError: a file with the wrong sha256.
-        ValueError: a split the corpus does not have.
+        InputError (a ValueError): a split the corpus does not have.
     """
     spec = get_corpus(name)
     if split not in spec.splits:
-        raise ValueError(f"{name} has splits {list(spec.splits)}, not {split!r}")
+        raise InputError(f"{name} has splits {list(spec.splits)}, not {split!r}")
     return _read_registered(spec, level, progress)[split]
 
 
@@ -149,6 +150,8 @@ def load_corpora(
     Raises:
         MissingDataError: ``source`` is neither a registered name nor an existing path.
         DataFormatError, ChecksumError: as the readers raise them.
+        InputError (a ValueError): a ``dev_fraction`` that leaves the training or the dev text
+            empty.
     """
     key = os.fspath(source)
     if key in _CORPORA:

@@ -19,6 +19,7 @@ from rnnlab.data.download import RemoteFile, fetch
 from rnnlab.data.errors import MissingDataError
 from rnnlab.data.examples import LabelledTexts, split_dev
 from rnnlab.data.files import load_path
+from rnnlab.errors import InputError
 
 __all__ = ["DatasetSpec", "get", "load", "load_splits", "names", "register"]
 
@@ -126,11 +127,11 @@ def load(name: str, split: str = "train", progress: bool = True) -> LabelledText
     Raises:
         MissingDataError: unknown name, or a file that cannot be found or downloaded.
         ChecksumError: a file with the wrong sha256.
-        ValueError: an unknown split.
+        InputError (a ValueError): a split the dataset does not have.
     """
     spec = get(name)
     if split not in spec.splits:
-        raise ValueError(f"{name} has splits {list(spec.splits)}, not {split!r}")
+        raise InputError(f"{name} has splits {list(spec.splits)}, not {split!r}")
     return _parse_all(spec, progress)[split]
 
 
@@ -154,6 +155,7 @@ def load_splits(
     Raises:
         MissingDataError: ``source`` is neither a registered name nor an existing path.
         DataFormatError, ChecksumError: as the loaders raise them.
+        InputError (a ValueError): too few examples to hold ``dev_fraction`` of them out.
     """
     key = os.fspath(source)
     if key in _REGISTRY:

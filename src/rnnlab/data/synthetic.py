@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from rnnlab.errors import InputError
+
 __all__ = [
     "TASKS",
     "SequenceBatch",
@@ -70,8 +72,10 @@ class SequenceBatch:
 
 
 def _check_positive(name: str, v: int, least: int = 1) -> None:
+    """InputError (a ValueError) unless ``v`` is an int >= ``least``: the sizes and lengths come
+    straight from the options of ``rnnlab inspect``, ``demo`` and ``bench``."""
     if isinstance(v, bool) or not isinstance(v, int) or v < least:
-        raise ValueError(f"{name} must be an int >= {least}, got {v!r}")
+        raise InputError(f"{name} must be an int >= {least}, got {v!r}")
 
 
 def parity_label(bits: list[int] | str) -> int:
@@ -91,7 +95,7 @@ def parity(
     _check_positive("batch_size", batch_size)
     _check_positive("min_length", min_length)
     if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < min_length:
-        raise ValueError(f"max_length must be an int >= min_length={min_length}, got {max_length}")
+        raise InputError(f"max_length must be an int >= min_length={min_length}, got {max_length}")
     B, T = batch_size, max_length
     lengths = torch.randint(min_length, T + 1, (B,), generator=generator)  # (B,)
     real = torch.arange(T) < lengths.unsqueeze(1)  # (B, T) True at real steps

@@ -46,6 +46,7 @@ from rnnlab.data.download import RemoteFile, fetch
 from rnnlab.data.errors import MissingDataError
 from rnnlab.data.registry import Registry
 from rnnlab.data.text_files import read_path, read_text
+from rnnlab.errors import InputError
 from rnnlab.metrics.entities import SCHEMES
 
 __all__ = [
@@ -111,7 +112,7 @@ def _read_registered(name: str, target: str | None, scheme: str | None,
     spec = _TAGGING.get(name)
     target = target or spec.targets[0]
     if target not in spec.targets:
-        raise ValueError(f"{name} has targets {list(spec.targets)}, not {target!r}")
+        raise InputError(f"{name} has targets {list(spec.targets)}, not {target!r}")
     if scheme is not None and scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
     texts = {f.name: _file_text(f, spec.subdir, progress) for f in spec.files}
@@ -137,11 +138,12 @@ def load_tagged(name: str, split: str = "train", target: str | None = None,
 
     Raises:
         MissingDataError: unknown name or a missing file. ChecksumError: a wrong sha256.
-        ValueError: an unknown split, target or scheme.
+        InputError (a ValueError): a split or target the dataset does not have.
+        ValueError: an unknown scheme.
     """
     spec = _TAGGING.get(name)
     if split not in spec.splits:
-        raise ValueError(f"{name} has splits {list(spec.splits)}, not {split!r}")
+        raise InputError(f"{name} has splits {list(spec.splits)}, not {split!r}")
     return _read_registered(name, target, scheme, progress)[split]
 
 
@@ -156,6 +158,9 @@ def load_tagging_splits(source: str | os.PathLike, target: str | None = None,
 
     Raises:
         MissingDataError: ``source`` is neither a registered name nor an existing file.
+        DataFormatError: a line that does not fit its format.
+        InputError (a ValueError): a ``target`` the data cannot give, or too few sentences to
+            hold ``dev_fraction`` of them out.
     """
     key = os.fspath(source)
     if key in _TAGGING:

@@ -33,6 +33,7 @@ from rnnlab.data.download import RemoteFile, fetch
 from rnnlab.data.errors import DataFormatError
 from rnnlab.data.registry import Registry
 from rnnlab.data.text_files import read_path
+from rnnlab.errors import InputError
 
 __all__ = [
     "ParallelText",
@@ -153,11 +154,12 @@ class TranslationSpec:
             raise ValueError(f"translation corpus {self.name!r} needs files, splits, 2 languages")
 
     def split_name(self, split: str) -> str:
-        """``split`` with aliases resolved; ValueError naming the splits if it is unknown."""
+        """``split`` with aliases resolved; InputError (a ValueError) naming the splits if it is
+        unknown."""
         split = dict(self.aliases).get(split, split)
         if split not in self.splits:
             known = list(self.splits) + [a for a, _ in self.aliases]
-            raise ValueError(f"{self.name} has splits {known}, not {split!r}")
+            raise InputError(f"{self.name} has splits {known}, not {split!r}")
         return split
 
 
@@ -170,9 +172,13 @@ get_translation = _TRANSLATION.get  # (name) -> spec; MissingDataError listing t
 def _check_languages(spec: TranslationSpec, src_lang: str, tgt_lang: str) -> None:
     for lang in (src_lang, tgt_lang):
         if lang not in spec.languages:
-            raise ValueError(f"{spec.name} has languages {list(spec.languages)}, not {lang!r}")
+            raise InputError(f"{spec.name} has languages {list(spec.languages)}, not {lang!r}: "
+                             "choose the source and the target language among them")  # fmt: skip
     if src_lang == tgt_lang:
-        raise ValueError(f"source and target language are both {src_lang!r}")
+        raise InputError(
+            f"source and target language are both {src_lang!r}: choose two different languages "
+            f"of {spec.name} ({', '.join(spec.languages)})"
+        )
 
 
 def load_parallel(
@@ -183,7 +189,7 @@ def load_parallel(
     Raises:
         MissingDataError: unknown name, or files that cannot be found or downloaded.
         ChecksumError: a file with the wrong sha256.
-        ValueError: an unknown split or language.
+        InputError (a ValueError): a split or a language the corpus does not have.
     """
     spec = get_translation(name)
     _check_languages(spec, src_lang, tgt_lang)
@@ -209,15 +215,16 @@ def load_translation(
     seeded ``dev_fraction`` of the pairs held out).
 
     Raises:
-        ValueError: neither or both of ``source`` and the file pair, or a lone file.
+        InputError (a ValueError): neither or both of ``source`` and the file pair, a lone file,
+            languages the corpus does not have, or a ``dev_fraction`` the pairs cannot hold.
         MissingDataError, DataFormatError, ChecksumError: as the readers raise them.
     """
     if (src_file is None) != (tgt_file is None):
-        raise ValueError("give both --src-file and --tgt-file (line-aligned files), or neither")
+        raise InputError("give both --src-file and --tgt-file (line-aligned files), or neither")
     if (dev_src is None) != (dev_tgt is None):
-        raise ValueError("give both dev files (source and target), or neither")
+        raise InputError("give both dev files (source and target), or neither")
     if (source is None) == (src_file is None):
-        raise ValueError(
+        raise InputError(
             "give either a registered corpus "
             f"({', '.join(translation_names())}) or --src-file/--tgt-file, not both or neither"
         )
@@ -240,12 +247,18 @@ def load_translation(
 
 
 def _hold_out(pairs: ParallelText, fraction: float, seed: int) -> tuple[ParallelText, ParallelText]:
-    """(train, dev): a seeded random ``fraction`` of the pairs (at least one) held out."""
+    """(train, dev): a seeded random ``fraction`` of the pairs (at least one, and at least one
+    left for training) held out."""
     if not 0.0 < fraction < 1.0:
-        raise ValueError(f"the dev fraction must be in (0, 1), got {fraction}")
+        raise InputError(f"the dev fraction must be in (0, 1), got {fraction}")
     if len(pairs) < 2:
         raise DataFormatError("need at least 2 sentence pairs to hold some out as dev")
     n_dev = max(1, round(len(pairs) * fraction))
+    if n_dev >= len(pairs):
+        raise InputError(
+            f"holding out {fraction:.0%} of {len(pairs)} sentence pairs as dev leaves none to "
+            "train on: give a smaller dev fraction, more pairs, or a dev pair of files"
+        )
     dev_idx = set(random.Random(seed).sample(range(len(pairs)), n_dev))
     parts = [([], []), ([], [])]
     for i, (s, t) in enumerate(zip(pairs.src, pairs.tgt, strict=True)):

@@ -16,9 +16,12 @@ import torch
 
 from rnnlab import data, saved
 from rnnlab.data import LabelledTexts
+from rnnlab.errors import InputError
 from rnnlab.metrics import classification_report, confusion_matrix
 from rnnlab.models.classifier import ClassifierConfig, TextClassifier
 from rnnlab.text import ClassificationDataset, PadCollate, Vocab, bucket_loader, tokenize
+from rnnlab.text.tokenize import LEVELS
+from rnnlab.text.vocab import check_max_size
 from rnnlab.train import TrainConfig, Trainer, seed_everything
 
 logger = logging.getLogger(__name__)
@@ -42,6 +45,17 @@ class ClassifyJob:
     )
     resume: bool = False
 
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise ValueError(f"level must be one of {LEVELS}, got {self.level!r}")
+        for name in ("batch_size", "min_freq"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if self.max_len is not None and self.max_len < 1:
+            raise ValueError(f"max_len must be >= 1 or None, got {self.max_len!r}")
+        check_max_size(self.max_vocab, "max_vocab")
+
 
 @dataclass
 class ClassifyResult:
@@ -62,10 +76,14 @@ def loader(model: TextClassifier, split: LabelledTexts, batch_size: int, train: 
 
     Training batches group texts of similar length (less padding), reshuffled each epoch;
     evaluation batches go shortest first (:func:`rnnlab.text.bucket_loader`).
+
+    Raises:
+        InputError (a ValueError): ``split`` has other labels than the model.
     """
     if split.label_names != model.label_names:
-        raise ValueError(
-            f"the data's labels {split.label_names} differ from the model's {model.label_names}"
+        raise InputError(
+            f"the data's labels {split.label_names} differ from the model's {model.label_names}; "
+            "give data labelled with the model's labels"
         )
     ds = ClassificationDataset.from_texts(split.texts, split.labels, model.vocab, model.level)
     collate = PadCollate(padding=model.config.padding, maxlen=max_len)

@@ -26,11 +26,14 @@ import torch
 
 from rnnlab import saved
 from rnnlab.data import Corpus, load_corpora
+from rnnlab.errors import InputError
 from rnnlab.models.language_model import LOGITS_BUDGET, LanguageModel, LMConfig, TextFormat
 from rnnlab.models.truncated_bptt import StreamLM
 from rnnlab.text import BOS, EOS, Vocab
 from rnnlab.text.sentences import SentenceDataset, sentence_loader
 from rnnlab.text.stream import StreamBatches
+from rnnlab.text.tokenize import LEVELS
+from rnnlab.text.vocab import check_max_size
 from rnnlab.train import (
     OnDevice,
     TrainConfig,
@@ -96,6 +99,8 @@ class LMJob:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.level is not None and self.level not in LEVELS:
+            raise ValueError(f"level must be one of {LEVELS} or None, got {self.level!r}")
         for name in ("batch_size", "bptt", "eval_batch_size", "min_freq", "decay_after"):
             v = getattr(self, name)
             if name == "bptt" and v is None:
@@ -106,6 +111,9 @@ class LMJob:
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
         if self.lr_decay < 1.0 and self.train.anneal_to is not None:
             raise ValueError("lr_decay and train.anneal_to are two schedules: choose one")
+        if isinstance(self.dev_fraction, bool) or not 0.0 < self.dev_fraction < 1.0:
+            raise ValueError(f"dev_fraction must be in (0, 1), got {self.dev_fraction!r}")
+        check_max_size(self.max_vocab, "max_vocab")
 
 
 @dataclass
@@ -142,9 +150,14 @@ def text_format_for(corpus: Corpus, mode: str, vocab: Vocab) -> TextFormat:
 
 def encode_corpus(model: LanguageModel, corpus: Corpus) -> list[int]:
     """The corpus stream as the model's ids; unknown tokens (characters too) become ``<unk>``,
-    with a warning at character level, where the model never predicts ``<unk>``."""
+    with a warning at character level, where the model never predicts ``<unk>``.
+
+    Raises:
+        InputError (a ValueError): a corpus of another level than the model's.
+    """
     if corpus.level != model.level:
-        raise ValueError(f"a {corpus.level}-level corpus for a {model.level}-level model")
+        raise InputError(f"a {corpus.level}-level corpus for a {model.level}-level model: read "
+                         f"the text at the model's level ({model.level!r})")  # fmt: skip
     stream = corpus.stream()
     if model.level == "char":
         unknown = Counter(c for c in stream if c not in model.vocab)
@@ -275,8 +288,17 @@ def train_lm(job: LMJob) -> LMResult:
         saved.save_config(model, job.out, _run_settings(job, train.level))
     if job.mode == "stream":
         bptt = stream_bptt(job, train.level)
-        train_loader = StreamBatches(encode_corpus(model, train), job.batch_size, bptt)
-        dev_loader = _eval_stream(model, splits["dev"], job.eval_batch_size)
+        train_ids = encode_corpus(model, train)
+        try:
+            train_loader = StreamBatches(train_ids, job.batch_size, bptt)
+        except InputError as e:  # too short for batch_size rows
+            raise InputError(f"the training text, in batch_size={job.batch_size} rows: {e}") from e
+        try:
+            dev_loader = _eval_stream(model, splits["dev"], job.eval_batch_size)
+        except InputError as e:  # too short for eval_batch_size rows
+            raise InputError(
+                f"the dev text, in eval_batch_size={job.eval_batch_size} rows: {e}"
+            ) from e
         trainable = StreamLM(model, job.batch_size)
     else:
         train_loader = sentence_loader(

@@ -22,9 +22,11 @@ from torch.utils.data import DataLoader
 
 from rnnlab import saved
 from rnnlab.data.tagging import TaggedSentences, load_tagging_splits
-from rnnlab.metrics.entities import entity_scores, token_accuracy
+from rnnlab.errors import InputError
+from rnnlab.metrics.entities import SCHEMES, entity_scores, token_accuracy
 from rnnlab.models.tagger import SequenceTagger, TagCollate, TaggerConfig, normalize
 from rnnlab.text import Vocab, bucket_loader
+from rnnlab.text.vocab import check_max_size
 from rnnlab.train import TrainConfig, Trainer, seed_everything
 
 __all__ = ["TagJob", "TagResult", "build_vocabularies", "evaluate_tagger", "loader",
@@ -60,6 +62,9 @@ class TagJob:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
         if self.max_sentences is not None and self.max_sentences < 1:
             raise ValueError(f"max_sentences must be >= 1 or None, got {self.max_sentences!r}")
+        if self.scheme is not None and self.scheme not in SCHEMES:
+            raise ValueError(f"scheme must be one of {SCHEMES} or None, got {self.scheme!r}")
+        check_max_size(self.max_vocab, "max_vocab")
 
 
 @dataclass
@@ -105,15 +110,30 @@ def loader(model: SequenceTagger, data: TaggedSentences, batch_size: int, train:
     return bucket_loader(encoded, batch_size, TagCollate(), train, seed, lengths)
 
 
+def _kind(scheme: str | None) -> str:
+    return f"span tags ({scheme})" if scheme else "tags without spans (such as POS tags)"
+
+
 def train_tagger(job: TagJob) -> TagResult:
     """Train on ``job.data``, keep the best dev epoch, save to ``job.out``, score dev and test.
 
     With ``train.max_minutes`` the run stops once that much training time is spent (a checkpoint
     is saved; ``resume`` goes on with a fresh budget) and keeps the better on dev of its best
     finished epoch and its weights at the cut.
+
+    Raises:
+        InputError (a ValueError): a dev file whose tags are not of the training data's kind
+            (span tags beside POS tags), and as :func:`load_tagging_splits` raises it.
     """
     splits = load_tagging_splits(job.data, job.target, job.scheme, job.dev, seed=job.train.seed)
     train = splits["train"]
+    for name, split in splits.items():
+        if (split.scheme is None) != (train.scheme is None):  # a dev file of POS beside spans
+            raise InputError(
+                f"the {name} data has {_kind(split.scheme)} but the training data has "
+                f"{_kind(train.scheme)}: give {name} data with the same kind of tags"
+            )
+    splits = {name: split.to_scheme(train.scheme) for name, split in splits.items()}
     if job.max_sentences is not None:
         splits["train"] = train = train.subset(range(min(job.max_sentences, len(train))))
     words, chars, tags, singleton_from = build_vocabularies(
@@ -155,13 +175,20 @@ def evaluate_tagger(model: SequenceTagger, data: TaggedSentences,
 
     Returns:
         ``{"sentences", "tokens", "accuracy", "entities": entity_scores(...) or None}``.
+
+    Raises:
+        InputError (a ValueError): ``data`` in another scheme, or with tags the model does not
+            know.
     """
     if data.scheme != model.scheme:
-        raise ValueError(f"the data's tags are in scheme {data.scheme}, the model's in "
+        raise InputError(f"the data's tags are in scheme {data.scheme}, the model's in "
                          f"{model.scheme}; load the data with scheme={model.scheme!r}")  # fmt: skip
     unknown = sorted({t for tags in data.tags for t in tags} - set(model.tag_names))
     if unknown:
-        raise ValueError(f"the data has tags the model does not know: {unknown[:5]}")
+        raise InputError(
+            f"the data has tags the model does not know: {unknown[:5]}; evaluate "
+            f"it on data with the model's tags ({', '.join(model.tag_names[:8])})"
+        )
     was_training = model.training
     model.eval()
     try:

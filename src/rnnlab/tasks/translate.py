@@ -24,9 +24,11 @@ from torch.utils.data import Dataset
 
 from rnnlab import saved
 from rnnlab.data.translation import ParallelText, load_translation
+from rnnlab.errors import InputError
 from rnnlab.metrics.bleu import bleu_signature, corpus_bleu
 from rnnlab.models.seq2seq import DEFAULT_ALPHA, Seq2Seq, Seq2SeqConfig, TranslationBatch
 from rnnlab.text import Vocab, bucket_loader, pad_batch, tokenize
+from rnnlab.text.vocab import check_max_size
 from rnnlab.train import TrainConfig, Trainer, seed_everything
 
 __all__ = [
@@ -73,6 +75,9 @@ class TranslateJob:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
         if isinstance(self.alpha, bool) or not self.alpha >= 0:
             raise ValueError(f"alpha must be >= 0, got {self.alpha!r}")
+        if isinstance(self.dev_fraction, bool) or not 0.0 < self.dev_fraction < 1.0:
+            raise ValueError(f"dev_fraction must be in (0, 1), got {self.dev_fraction!r}")
+        check_max_size(self.max_vocab, "max_vocab")
 
 
 @dataclass
@@ -187,6 +192,11 @@ def train_translate(job: TranslateJob) -> TranslateResult:
     )  # fmt: skip
     model = build_model(job, splits["train"])
     train_set = PairDataset.encode(splits["train"], model, job.max_train_len)
+    if len(train_set) == 0:
+        raise InputError(
+            f"none of the {len(splits['train'])} training pairs has both sides within "
+            f"max_train_len={job.max_train_len} tokens: give shorter sentence pairs"
+        )
     logger.info(
         "%d training pairs (of %d), vocabularies %d / %d, %d parameters",
         len(train_set), len(splits["train"]), len(model.src_vocab), len(model.tgt_vocab),

@@ -24,6 +24,8 @@ from typing import NamedTuple
 
 import torch
 
+from rnnlab.errors import InputError
+
 __all__ = ["StreamBatch", "StreamBatches", "batchify"]
 
 
@@ -45,15 +47,16 @@ def batchify(ids: Sequence[int] | torch.Tensor, batch_size: int) -> torch.Tensor
     are dropped.
 
     Raises:
-        ValueError: ``batch_size < 1``, or fewer than ``2 * B`` ids (each row needs an input and a
-            target).
+        ValueError: ``batch_size < 1``.
+        InputError (a ValueError): fewer than ``2 * B`` ids (each row needs an input and a
+            target): the text is too short for that many rows.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     ids = torch.as_tensor(ids, dtype=torch.long).flatten()  # (N,)
     L = len(ids) // batch_size
     if L < 2:
-        raise ValueError(
+        raise InputError(
             f"a stream of {len(ids)} tokens is too short for {batch_size} rows: each row needs "
             f"at least 2 tokens; use a smaller batch size or more text"
         )

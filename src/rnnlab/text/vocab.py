@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["BOS", "EOS", "PAD", "SPECIALS", "UNK", "Vocab"]
+__all__ = ["BOS", "EOS", "PAD", "SPECIALS", "UNK", "Vocab", "check_max_size"]
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,16 @@ SPECIALS = (PAD, UNK, BOS, EOS)  # their ids are their positions: 0, 1, 2, 3
 
 _FORMAT = "rnnlab.vocab"
 _VERSION = 1
+
+
+def check_max_size(max_size: int | None, name: str = "max_size") -> None:
+    """ValueError naming ``name`` unless ``max_size`` is None or holds at least the reserved
+    tokens (what :meth:`Vocab.build` takes; a task's job checks its ``max_vocab`` with it)."""
+    if max_size is not None and max_size < len(SPECIALS):
+        raise ValueError(
+            f"{name} counts the {len(SPECIALS)} reserved tokens and must be >= "
+            f"{len(SPECIALS)}, got {max_size}"
+        )
 
 
 @dataclass
@@ -79,11 +89,7 @@ class Vocab:
             The vocabulary; ``len(vocab) <= max_size``. A token of the corpus that is itself a
             reserved name (PTB's ``<unk>``) maps to the reserved id, never gets a new one.
         """
-        if max_size is not None and max_size < len(SPECIALS):
-            raise ValueError(
-                f"max_size counts the {len(SPECIALS)} reserved tokens and must be >= "
-                f"{len(SPECIALS)}, got {max_size}"
-            )
+        check_max_size(max_size)
         if min_freq < 1:
             raise ValueError(f"min_freq must be >= 1, got {min_freq}")
         if isinstance(token_lists, str):
