@@ -98,6 +98,7 @@ def test_train_classify_writes_a_model_directory(trained):
         assert (out / name).is_file(), name
     lines = stdout.splitlines()
     assert lines[0].startswith("dev: accuracy ")
+    # 10 seeds x 1 thread, 3 x 2 threads: 1.0; threshold 0.9 leaves 0.1
     assert float(lines[0].split()[2]) > 0.9
     assert lines[-1].startswith(f"saved to {out}")
     model = rnnlab.load(out)
@@ -180,6 +181,7 @@ def test_predict_texts(trained, capsys):
     assert captured.err == ""
     lines = [line.split("\t") for line in captured.out.splitlines()]
     assert [line[2] for line in lines] == texts
+    # 10 seeds x 1 thread, 3 x 2 threads: all right, the least sure at probability 0.75
     assert [line[0] for line in lines] == ["neg", "pos", "neg"]
     for _, probability, _ in lines:
         assert 0.5 <= float(probability) <= 1.0
@@ -214,7 +216,10 @@ def test_evaluate_prints_accuracy_report_and_confusion_matrix(trained, files, ca
     assert len(split) == 100
     first = out.splitlines()[0]
     assert first == f"{files['test']} (100 texts): accuracy {report.accuracy:.4f}"
-    assert report.accuracy > 0.9
+    # the kept epoch is the first at dev accuracy 1.0 (a 30-text split of train.tsv), so on these
+    # 100 texts: 10 seeds x 1 thread, 3 x 2 threads: 0.93-1.0; 0.8 leaves >= 0.13 and is far
+    # above the 0.5 of a model blind to the order (test_bag_of_words_cannot_learn_the_order)
+    assert report.accuracy > 0.8
     assert "precision" in out and "recall" in out and "f1-score" in out and "macro avg" in out
     table = out[: out.index("gold \\ pred")].splitlines()[1:]
     rows = {line.split()[0]: line.split() for line in table if line.split()}

@@ -107,7 +107,9 @@ def test_train_lm_writes_a_model_directory(trained):
     assert model.config.hidden_size == model.config.embed_dim == 32  # --embed defaults to it
     assert json.loads((out / "config.json").read_text())["task"] == "lm"
     dev_ppl = json.loads((out / "scores.json").read_text())["dev"]["perplexity"]
-    assert dev_ppl < 2.0  # the grammar's best is 16 ** (1/7) = 1.49
+    # the grammar's best is 16 ** (1/7) = 1.49; 10 seeds x 1 thread, 3 x 2 threads: 1.492-1.524,
+    # so the threshold 2.0 leaves >= 0.476
+    assert dev_ppl < 2.0
     assert "nats/char" in trained["chars"][1]
 
 
@@ -221,6 +223,7 @@ def test_score_shows_log_prob_probability_and_perplexity(trained, files):
     assert header.split() == ["log-prob", "probability", "ppl/token", "tokens", "text"]
     assert len(rows) == 4  # two arguments, two non-blank lines of the file
     good, bad = (row.split() for row in rows[:2])
+    # 10 seeds x 1 thread, 3 x 2 threads: 29.6-36.1 nats apart
     assert float(good[0]) > float(bad[0]) and float(good[1]) > float(bad[1])
     assert good[3] == "7" and " ".join(good[4:]) == "the cat sat on the mat"
     model = rnnlab.load(trained["words"][0])

@@ -161,7 +161,7 @@ def test_a_larger_beam_never_scores_lower_than_greedy(copier):
         for g, b in zip(greedy, beams, strict=True):
             assert b.score >= g.score - 1e-5
             better += b.score > g.score + 1e-4
-    assert better > 0
+    assert better > 0  # 3 seeds x 1/2 threads: 68-92 of the 600 searches
 
 
 def test_attention_rows_sum_to_one_over_real_source_tokens(copier):

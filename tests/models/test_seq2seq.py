@@ -116,24 +116,32 @@ def test_loss_is_the_mean_over_real_target_tokens():
 
 
 def test_learns_to_reverse_sequences():
-    """Reverse 3-6 symbols (8 kinds): after 300 Adam steps, >= 95% of unseen sequences come out
-    exactly reversed (chance: ~0)."""
+    """Reverse 3-6 symbols (8 kinds): after 300 Adam steps with the rate decayed linearly to 0,
+    >= 90% of unseen sequences come out exactly reversed (chance: ~0).
+
+    The decay is what makes this reliable: at a constant 1e-2 the last steps still bounce, and
+    8 seeds ended anywhere in 0.835-1.0 (0.945 for seed 0 on an AMD EPYC); decayed, all reach 1.0.
+    """
     torch.manual_seed(0)
     r = random.Random(0)
     cfg = Seq2SeqConfig(len(VOCAB), len(VOCAB), cell="gru", attention="bahdanau", embed_dim=16,
                         hidden_size=32, dropout=0.0)  # fmt: skip
     m = Seq2Seq(cfg, VOCAB, VOCAB)
+    steps = 300
     opt = torch.optim.Adam(m.parameters(), lr=1e-2)
-    for _ in range(300):
+    decay = torch.optim.lr_scheduler.LinearLR(opt, 1.0, 0.0, total_iters=steps)
+    for _ in range(steps):
         loss = m.loss(make_batch(random_pairs(r, 32)))
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
         opt.step()
+        decay.step()
     test = random_pairs(random.Random(99), 200)
     out = m.translate([" ".join(s) for s, _ in test])
     exact = sum(o.tokens == t for o, (_, t) in zip(out, test, strict=True)) / len(test)
-    assert exact >= 0.95, exact
+    # 3 seeds x 1/2 threads: 1.0 (8 seeds x 1 thread too); threshold 0.9 leaves >= 0.1 margin
+    assert exact >= 0.9, exact
     # attention rows: one per output token (and <eos>), summing to 1 over the source tokens
     for o, (s, _) in zip(out[:20], test[:20], strict=True):
         assert o.finished and o.output_tokens == [*o.tokens, "<eos>"]
@@ -147,7 +155,8 @@ def test_learns_to_reverse_sequences():
             peaks = o.attention[:n].argmax(-1)
             hits += int((peaks == torch.arange(n - 1, -1, -1)).sum())
             rows += n
-    assert hits / rows > 0.7, hits / rows
+    # 3 seeds x 1/2 threads: 1.0 (8 seeds: >= 0.998); threshold 0.9 leaves >= 0.098 margin
+    assert hits / rows > 0.9, hits / rows
 
 
 def test_translate_errors_and_eval_mode():

@@ -111,6 +111,8 @@ def test_losses_are_per_token_nll_of_the_two_heads():
             opt.zero_grad()
             model.loss(b).backward()
             opt.step()
+        # 10 seeds x 1 thread: 0.47-0.61 (CRF) and 0.56-0.68 (softmax) of the loss before;
+        # < 1 leaves >= 0.32
         assert float(model.eval().loss(b).detach()) < before
 
 

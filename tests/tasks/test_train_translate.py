@@ -55,7 +55,7 @@ def job(root: Path, out: str, files, **kw) -> TranslateJob:
         batch_size=32, beam=3, eval_splits=("dev",),
         model=Seq2SeqConfig(1, 1, cell="gru", attention="general", embed_dim=24, hidden_size=24,
                             dropout=0.0),
-        train=TrainConfig(epochs=12, lr=1e-2, clip_norm=1.0, progress=False),
+        train=TrainConfig(epochs=6, lr=1e-2, clip_norm=1.0, anneal_to=0.05, progress=False),
     )  # fmt: skip
     return TranslateJob(**{**defaults, **kw})
 
@@ -63,7 +63,10 @@ def job(root: Path, out: str, files, **kw) -> TranslateJob:
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("mt_data")
-    return root, (write_pairs(root, "train", word_pairs(400, 1)),
+    # 1200 pairs for 6 annealed epochs, not 400 for 12 (about 1 s more): on 400 the model
+    # overfits (train loss 0.03-0.08, dev 0.12-0.26), and 5 seeds ended at dev BLEU 80.7-88.3
+    # with dev loss / first train loss up to 0.17
+    return root, (write_pairs(root, "train", word_pairs(1200, 1)),
                   write_pairs(root, "dev", word_pairs(60, 2)))  # fmt: skip
 
 
@@ -75,8 +78,11 @@ def trained(files):
 
 def test_learns_a_word_for_word_language(trained):
     result, out = trained
-    # chance (random words of the right length) scores ~0; 12 epochs reach ~88 (beam 3)
-    assert result.scores["dev"]["bleu"] > 75, result.scores["dev"]
+    # chance (random words of the right length) scores ~0
+    # 3 seeds x 1/2 threads: BLEU 96.9-98.6 (8 seeds: >= 95.0); threshold 85 leaves >= 11.9
+    assert result.scores["dev"]["bleu"] > 85, result.scores["dev"]
+    # last dev loss / first train loss, 3 seeds x 1/2 threads: 0.019-0.044 (8 seeds: <= 0.055);
+    # threshold 0.1 leaves >= 0.056
     assert result.history[-1]["dev_loss"] < 0.1 * result.history[0]["train_loss"]
     assert result.scores["dev"]["decoding"] == "beam 3, alpha 1"
     saved_scores = json.loads((out / "scores.json").read_text())
@@ -99,7 +105,9 @@ def test_saved_directory_loads_back(trained):
     b = [t.text for t in loaded.translate(texts, beam=3)]
     assert a == b
     refs = [t for _, t in word_pairs(20, 3)]
-    assert corpus_bleu(b, [refs]).score > 75
+    # 3 seeds x 1/2 threads: 92.8-98.6 (8 seeds: >= 94.3); 20 sentences are noisier than dev's
+    # 60, so the threshold 80 leaves >= 12.8
+    assert corpus_bleu(b, [refs]).score > 80
 
 
 def test_resume_with_another_model_is_refused(files):

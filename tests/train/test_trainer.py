@@ -25,6 +25,9 @@ def test_tiny_model_learns(make_model, train_set, dev_set, make_loader, config, 
     history = Trainer(model, cfg, tmp_path).fit(make_loader(train_set), make_loader(dev_set))
 
     assert [r["epoch"] for r in history] == [1, 2, 3, 4]
+    # 3 seeds x 1/2 threads: last train loss 0.093-0.101 and best dev loss 0.081-0.100 of the
+    # chance loss, best dev accuracy 0.980-0.992; thresholds 0.5, 0.4 and 0.9 leave >= 0.399,
+    # 0.3 and 0.08
     assert history[-1]["train_loss"] < 0.5 * CHANCE_LOSS
     assert min(r["dev_loss"] for r in history) < 0.4 * CHANCE_LOSS
     assert max(r["dev_accuracy"] for r in history) > 0.9
