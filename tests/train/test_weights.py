@@ -1,12 +1,20 @@
-"""save_weights / load_weights: exact round trip, tied weights, all-or-nothing loading."""
+"""save_weights / load_weights: exact round trip, tied weights, all-or-nothing loading, and
+files that cannot run code on load (weights and every file of a trainer checkpoint)."""
 
 from __future__ import annotations
+
+import io
+import json
+import math
+import pickle
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
-from rnnlab.train import CheckpointError, load_weights, save_weights
+from rnnlab.train import CheckpointError, Trainer, load_weights, save_weights
+from rnnlab.train.files import sha256_file
 
 
 class Tied(nn.Module):
@@ -69,10 +77,99 @@ def test_mismatch_is_refused_and_leaves_the_model_alone(other, message, tmp_path
         assert torch.equal(v, before[k])
 
 
-def test_file_holds_no_code(tmp_path):
-    """A safetensors file is a JSON header plus raw bytes: no pickle opcodes."""
-    save_weights(nn.Linear(2, 3), tmp_path / "w.safetensors")
-    data = (tmp_path / "w.safetensors").read_bytes()
-    header_len = int.from_bytes(data[:8], "little")
-    assert data[8 : 8 + header_len].lstrip().startswith(b"{")
-    assert b"\x80\x04" not in data[:2]  # not a pickle protocol-4 stream
+# --- no code on load ------------------------------------------------------------------------------
+
+# bytes per element of every safetensors dtype
+DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2,
+               "F16": 2, "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8,
+               "F64": 8}  # fmt: skip
+
+
+def assert_only_tensors(path: Path) -> None:
+    """`path` is an 8-byte header length, a JSON header in which every entry describes a tensor
+    (dtype, shape, data_offsets) or is the str -> str __metadata__, and then exactly the bytes
+    those tensors take, back to back: no room for anything a loader could run."""
+    data = path.read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + n])
+    spans = []
+    for name, entry in header.items():
+        if name == "__metadata__":
+            assert all(isinstance(v, str) for v in entry.values()), entry
+            continue
+        assert set(entry) == {"dtype", "shape", "data_offsets"}, (name, entry)
+        assert all(isinstance(d, int) and d >= 0 for d in entry["shape"]), (name, entry)
+        begin, end = entry["data_offsets"]
+        assert end - begin == math.prod(entry["shape"]) * DTYPE_BYTES[entry["dtype"]], name
+        spans.append((begin, end))
+    ends = [0] + [end for _, end in sorted(spans)]
+    assert [begin for begin, _ in sorted(spans)] == ends[:-1], "gaps or overlaps between tensors"
+    assert ends[-1] == len(data) - 8 - n, "bytes after the last tensor"
+
+
+class Plant:
+    """Unpickling this runs ``Path.touch(marker)``: any call could stand there (os.system,
+    exec), this one leaves a trace the tests look for."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def plant(path: Path, marker: Path, how: str) -> None:
+    """Write a pickle that creates `marker` when loaded, as torch.save or plain pickle does, and
+    check that it does so (for a loader that unpickles it), so the tests below can fail."""
+    payload = {"weight": Plant(marker), "bias": torch.zeros(3)}
+    if how == "torch.save":
+        torch.save(payload, path)
+        # from the bytes: torch.load hands a path ending in .safetensors to safetensors
+        torch.load(io.BytesIO(path.read_bytes()), weights_only=False)
+    else:
+        path.write_bytes(pickle.dumps(payload))
+        pickle.loads(path.read_bytes())
+    assert marker.exists(), "the planted pickle runs its code when unpickled"
+    marker.unlink()
+
+
+def test_file_holds_no_code(make_model, train_set, make_loader, config, tmp_path):
+    """save_weights' files, and the trainer's (best weights, the checkpoint's model and RNG
+    state), hold only tensors; the checkpoint's other files are JSON and the optimizer's pickle,
+    read with weights_only=True (the tests below)."""
+    save_weights(Tied(), tmp_path / "w.safetensors", metadata={"note": "hi"})
+    assert_only_tensors(tmp_path / "w.safetensors")
+    out = tmp_path / "run"
+    Trainer(make_model(), config(epochs=1), out).fit(make_loader(train_set))
+    files = sorted(out.rglob("*.safetensors"))
+    assert len(files) == 3  # the checkpoint's model-* and rng-*, the best model.safetensors
+    for path in files:
+        assert_only_tensors(path)
+
+
+@pytest.mark.parametrize("how", ["torch.save", "pickle"])
+def test_a_pickle_named_safetensors_is_refused_unrun(tmp_path, how):
+    path, marker = tmp_path / "w.safetensors", tmp_path / "code_ran"
+    plant(path, marker, how)
+    with pytest.raises(CheckpointError, match="w.safetensors"):
+        load_weights(nn.Linear(2, 3), path)
+    assert not marker.exists(), "loading the weights ran the code in the file"
+
+
+@pytest.mark.parametrize("kind", ["model", "optimizer", "rng"])
+def test_a_checkpoint_file_that_would_run_code_is_refused_unrun(
+    kind, make_model, train_set, make_loader, config, tmp_path
+):
+    """Each checkpoint file replaced by a pickle with code, its checksum in state.json updated
+    so that resuming reads it: the optimizer file too, a torch.save pickle by design, is read
+    with weights_only=True."""
+    Trainer(make_model(), config(epochs=1), tmp_path).fit(make_loader(train_set))
+    (path,) = (tmp_path / "checkpoint").glob(f"{kind}-*")
+    marker = tmp_path / "code_ran"
+    plant(path, marker, "torch.save")
+    record = json.loads((tmp_path / "checkpoint" / "state.json").read_text())
+    record["files"][kind]["sha256"] = sha256_file(path)
+    (tmp_path / "checkpoint" / "state.json").write_text(json.dumps(record))
+    with pytest.raises(CheckpointError, match=path.name):
+        Trainer(make_model(), config(epochs=2), tmp_path).fit(make_loader(train_set), resume=True)
+    assert not marker.exists(), f"resuming ran the code in the {kind} file"
