@@ -16,6 +16,7 @@ from rnnlab.nn.dropout import locked_dropout
 from rnnlab.nn.gru_bptt import GRUFunction
 from rnnlab.nn.linear_cross_entropy import linear_cross_entropy
 from rnnlab.nn.lstm_bptt import LSTMFunction
+from rnnlab.nn.minimal import MinGRU, MinLSTM, heinsen_scan
 from rnnlab.nn.recorder import StepGradRecorder
 from rnnlab.nn.recurrent import GRU, LSTM, RNN, RNNBase
 from rnnlab.nn.rnn_bptt import RNNFunction
@@ -24,4 +25,5 @@ __all__ = [
     "RNN", "LSTM", "GRU", "RNNBase", "RNNCell", "LSTMCell", "GRUCell",
     "RNNFunction", "LSTMFunction", "GRUFunction", "StepGradRecorder",
     "locked_dropout", "linear_cross_entropy", "rnn_step", "lstm_step", "gru_step", "run_steps",
+    "MinGRU", "MinLSTM", "heinsen_scan",
 ]  # fmt: skip
