@@ -4,10 +4,10 @@ import rnnlab.nn as rnn          # RNN, LSTM, GRU and their cells, drop-in for t
 model = rnnlab.load("runs/sst2") # a trained model directory, on CPU
 """
 
+from rnnlab._version import __version__
 from rnnlab.errors import InputError, UserError
 
-__all__ = ["InputError", "UserError", "load"]
-__version__ = "0.1.0"
+__all__ = ["InputError", "UserError", "__version__", "load"]
 
 
 def load(path, device="cpu"):

@@ -44,6 +44,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from rnnlab._version import __version__
+
 __all__ = [
     "SMOOTH_DEFAULTS",
     "TOKENIZERS",
@@ -345,8 +347,6 @@ def bleu_signature(
 ) -> str:
     """sacreBLEU's signature of these settings, e.g.
     ``nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:rnnlab-0.1.0``."""
-    from rnnlab import __version__
-
     value = _check_smoothing(smooth, smooth_value)
     smooth_str = smooth if SMOOTH_DEFAULTS[smooth] is None else f"{smooth}[{value:.2f}]"
     return (
