@@ -124,7 +124,6 @@ def test_bench_dependencies_tiny(capsys, tmp_path):
         (["inspect", "gates", "a b", "--model", "/nonexistent/model"], "nonexistent"),
         (["inspect", "gates", "1010", "--cell", "gru", "--layer", "3"], "does not exist"),
         (["inspect", "gradient-flow", "--gain", "-1", "--length", "5"], "gain must be positive"),
-        (["demo", "--steps", "0"], "steps must be a positive int"),
     ],
 )
 def test_user_errors_are_one_line_with_exit_2(capsys, tmp_path, argv, match):

@@ -217,11 +217,6 @@ def test_no_training_pair_short_enough(files, tmp_path, capsys):
 # ---- rnnlab inspect ----------------------------------------------------------------------------
 
 
-def test_inspect_sensitivity_of_no_steps(tmp_path, capsys):
-    user_error(capsys, ["inspect", "sensitivity", "--length", "0", "--out", tmp_path / "s.png"],
-               "must be an int >= 1, got 0")  # fmt: skip
-
-
 # ---- rnnlab evaluate on data that does not fit the model ---------------------------------------
 # Already one line before the library raised InputError here (rnnlab evaluate checks labels and
 # schemes itself); kept so that moving those checks cannot bring a traceback back.
@@ -278,3 +273,24 @@ def test_the_library_raises_user_errors_for_the_users_mistakes(models, no_fetch)
     ]:
         with pytest.raises(InputError, match=re.escape(message)):
             call()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["inspect", "sensitivity", "--length", "0"],
+        ["inspect", "gradient-flow", "--hidden", "-3"],
+        ["inspect", "gates", "0101", "--units", "0"],
+        ["inspect", "summary", "--vocab", "zero"],
+        ["bench", "dependencies", "--steps", "0"],
+        ["demo", "--steps", "0"],
+    ],
+)
+def test_sizes_and_counts_must_be_positive_integers(argv, capsys):
+    """argparse refuses a size, length or count of the insight commands below 1 before anything
+    is built (a message named an internal parameter, min_length, or torch failed)."""
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {argv[-2]}: expected a positive integer, got '{argv[-1]}'" in err

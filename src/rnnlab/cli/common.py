@@ -80,6 +80,17 @@ def read_lines(path: str) -> list[str]:
     return [line for line in lines if line.strip()]
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: an int >= 1 (sizes, lengths, counts), refused in one line otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def int_list(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.split(",") if v.strip())
@@ -104,7 +115,7 @@ def add_training_args(g, *, lr: float, out: str, epochs: int = 10, clip: float =
                       patience: int = 3) -> None:  # fmt: skip
     """The options every ``rnnlab train TASK`` shares (optimiser, clipping, early stopping,
     seed, device, output directory, resume), added to the argument group ``g``."""
-    g.add_argument("--epochs", type=int, default=epochs, help="maximum epochs")
+    g.add_argument("--epochs", type=positive_int, default=epochs, help="maximum epochs")
     g.add_argument("--lr", type=float, default=lr, help="learning rate")
     g.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam",
                    help="optimizer")  # fmt: skip

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import argparse
 
-from rnnlab.cli.common import UsageError, as_usage_error, cell_list, int_list, load_model
+from rnnlab.cli.common import (
+    UsageError,
+    as_usage_error,
+    cell_list,
+    int_list,
+    load_model,
+    positive_int,
+)
 
 
 def add_demo(sub) -> None:
     p = sub.add_parser("demo", help="RNN vs LSTM vs GRU on parity: who learns which length, "
                        "and why (about two minutes, no download)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
-    p.add_argument("--steps", type=int, default=1000, help="training budget per cell and length")
+    p.add_argument(
+        "--steps", type=positive_int, default=1000, help="training budget per cell and length"
+    )
     p.add_argument("--lengths", type=int_list, default="5,10,20,50",
                    help="string lengths L (trained on 1..L bits)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="random seed")
@@ -67,9 +76,9 @@ def add_inspect(sub) -> None:
     p = kinds.add_parser("gradient-flow", formatter_class=fmt,
                          help="||dL/dh_t|| over time per cell; explosion and clipping")  # fmt: skip
     p.add_argument("--cells", type=cell_list, default="rnn,lstm,gru", help="cells")
-    p.add_argument("--length", type=int, default=100, help="bits in the parity strings")
-    p.add_argument("--hidden", type=int, default=32, help="hidden units")
-    p.add_argument("--batch-size", type=int, default=32, help="strings in the batch")
+    p.add_argument("--length", type=positive_int, default=100, help="bits in the parity strings")
+    p.add_argument("--hidden", type=positive_int, default=32, help="hidden units")
+    p.add_argument("--batch-size", type=positive_int, default=32, help="strings in the batch")
     p.add_argument("--gain", type=float, default=3.0, help="large recurrent init: weight_hh ~ "
                    "N(0, gain^2/H)")  # fmt: skip
     p.add_argument("--clip", type=float, default=1.0, help="clip_grad_norm_ max norm")
@@ -80,8 +89,8 @@ def add_inspect(sub) -> None:
     p = kinds.add_parser("sensitivity", formatter_class=fmt,
                          help="how much each output step depends on the first input")  # fmt: skip
     p.add_argument("--cells", type=cell_list, default="rnn,lstm,gru", help="cells")
-    p.add_argument("--length", type=int, default=50, help="time steps")
-    p.add_argument("--hidden", type=int, default=32, help="hidden units")
+    p.add_argument("--length", type=positive_int, default=50, help="time steps")
+    p.add_argument("--hidden", type=positive_int, default=32, help="hidden units")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--out", default="runs/inspect/sensitivity.png", help="the PNG to write")
     p.set_defaults(func=cmd_inspect_sensitivity)
@@ -94,7 +103,7 @@ def add_inspect(sub) -> None:
     p.add_argument("--cell", choices=("lstm", "gru"), default="lstm", help="parity model's cell")
     p.add_argument("--layer", type=int, default=0, help="layer of the stack")
     p.add_argument("--direction", type=int, default=0, help="0 forward, 1 backward")
-    p.add_argument("--units", type=int, default=32, help="units to draw")
+    p.add_argument("--units", type=positive_int, default=32, help="units to draw")
     p.add_argument("--out", default="runs/inspect/gates.png", help="the PNG to write")
     p.set_defaults(func=cmd_inspect_gates)
 
@@ -103,12 +112,12 @@ def add_inspect(sub) -> None:
     p.add_argument("--model", help="a model directory; without it, the lecture's example "
                    "Embedding(vocab, embed) -> cell(hidden) -> Dense(1)")  # fmt: skip
     p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="lstm", help="cell")
-    p.add_argument("--vocab", type=int, default=10000, help="vocabulary size")
-    p.add_argument("--embed", type=int, default=32, help="embedding size")
-    p.add_argument("--hidden", type=int, default=100, help="hidden units")
-    p.add_argument("--layers", type=int, default=1, help="stacked layers")
+    p.add_argument("--vocab", type=positive_int, default=10000, help="vocabulary size")
+    p.add_argument("--embed", type=positive_int, default=32, help="embedding size")
+    p.add_argument("--hidden", type=positive_int, default=100, help="hidden units")
+    p.add_argument("--layers", type=positive_int, default=1, help="stacked layers")
     p.add_argument("--bidirectional", action="store_true", help="two directions")
-    p.add_argument("--max-len", type=int, default=600, help="tokens in the example input")
+    p.add_argument("--max-len", type=positive_int, default=600, help="tokens in the example input")
     p.set_defaults(func=cmd_inspect_summary)
 
 
@@ -233,9 +242,11 @@ def add_bench(sub) -> None:
                         "delay of L")  # fmt: skip
     p.add_argument("--cells", type=cell_list, default="rnn,lstm,gru", help="cells")
     p.add_argument("--lengths", type=int_list, default="10,20,50,100,200", help="lengths L")
-    p.add_argument("--steps", type=int, default=1000, help="budget: training steps per run")
-    p.add_argument("--hidden", type=int, default=32, help="hidden units")
-    p.add_argument("--batch-size", type=int, default=64, help="sequences per step")
+    p.add_argument(
+        "--steps", type=positive_int, default=1000, help="budget: training steps per run"
+    )
+    p.add_argument("--hidden", type=positive_int, default=32, help="hidden units")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="sequences per step")
     p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--out", default="runs/bench/dependencies.png", help="the PNG to write")
