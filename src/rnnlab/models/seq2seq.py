@@ -46,8 +46,7 @@ from torch import nn
 import rnnlab.nn as rnn
 from rnnlab.errors import InputError
 from rnnlab.models.attention import ATTENTIONS, make_attention
-from rnnlab.nn.gru_bptt import GRUFunction
-from rnnlab.nn.lstm_bptt import LSTMFunction
+from rnnlab.nn.native_bptt import function
 from rnnlab.text.tokenize import tokenize
 from rnnlab.text.vocab import EOS, Vocab
 
@@ -316,10 +315,11 @@ class Seq2Seq(nn.Module):
         cell = self.decoder
         w = (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
         xt = x.transpose(0, 1)  # (T, B, I), time-major
+        fn = function(self.config.cell, cell.engine, cell.weight_hh)  # the cell's engine
         if self.config.cell == "gru":
-            out, _ = GRUFunction.apply(xt, state, *w, True, None, False, None)
+            out, _ = fn.apply(xt, state, *w, True, None, False, None)
         else:
-            out, _, _ = LSTMFunction.apply(xt, state[0], state[1], *w, None, False, None)
+            out, _, _ = fn.apply(xt, state[0], state[1], *w, None, False, None)
         return out.transpose(0, 1)  # (B, T, Hd)
 
     def forward(self, batch: TranslationBatch, teacher_forcing: float = 1.0) -> torch.Tensor:

@@ -10,7 +10,9 @@ against, with ``run_steps`` as the plain loop over time (mask and direction as t
 take them). Weights use PyTorch's layout and gate order.
 
 The cell modules are the layer's BPTT Function run over a sequence of length 1, so the one-step
-backward is the same hand-written code as the layer's.
+backward is the same hand-written code as the layer's; ``engine`` picks the reference Function or
+its compiled twin as for the layers (:class:`rnnlab.nn.RNNBase`; without gradients, as in
+step-by-step generation, the compiled one keeps no backward buffers).
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnnlab.nn.gru_bptt import GRUFunction
-from rnnlab.nn.lstm_bptt import LSTMFunction
-from rnnlab.nn.rnn_bptt import RNNFunction
+from rnnlab.nn.native_bptt import function
+
+ENGINES = ("rnnlab", "native", "auto")
 
 Tensor = torch.Tensor
 State = Tensor | tuple[Tensor, ...]
@@ -193,12 +195,16 @@ def run_steps(
 
 
 class _CellBase(nn.Module):
-    def __init__(self, input_size, hidden_size, bias, gates, device=None, dtype=None) -> None:
+    def __init__(self, input_size, hidden_size, bias, gates, device=None, dtype=None,
+                 engine="rnnlab") -> None:  # fmt: skip
         super().__init__()
         for name, v in (("input_size", input_size), ("hidden_size", hidden_size)):
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        self.engine = engine
         kw = {"device": device, "dtype": dtype}
         self.weight_ih = nn.Parameter(torch.empty(gates * hidden_size, input_size, **kw))
         self.weight_hh = nn.Parameter(torch.empty(gates * hidden_size, hidden_size, **kw))
@@ -244,8 +250,13 @@ class _CellBase(nn.Module):
             out.append(s)
         return x.unsqueeze(0), out, unbatched
 
+    def _function(self, kind: str):
+        """The BPTT Function that ``self.engine`` runs for these parameters."""
+        return function(kind, self.engine, self.weight_hh)
+
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+        s = f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+        return s + ("" if self.engine == "rnnlab" else f", engine={self.engine!r}")
 
 
 class RNNCell(_CellBase):
@@ -255,17 +266,18 @@ class RNNCell(_CellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", device=None, dtype=None) -> None:  # fmt: skip
+                 nonlinearity: str = "tanh", device=None, dtype=None,
+                 engine: str = "rnnlab") -> None:  # fmt: skip
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype, engine)
 
     def forward(self, input: torch.Tensor, hx: torch.Tensor | None = None) -> torch.Tensor:
         x, (h,), unbatched = self._prepare(input, [hx])
         relu = self.nonlinearity == "relu"
         w = (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
-        _, h = RNNFunction.apply(x, h, *w, relu, None, False, None)
+        _, h = self._function("rnn").apply(x, h, *w, relu, None, False, None)
         return h.squeeze(0) if unbatched else h
 
 
@@ -283,14 +295,14 @@ class LSTMCell(_CellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 device=None, dtype=None) -> None:  # fmt: skip
-        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+                 device=None, dtype=None, engine: str = "rnnlab") -> None:  # fmt: skip
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype, engine)
 
     def forward(self, input: torch.Tensor, hx=None) -> tuple[torch.Tensor, torch.Tensor]:
         h, c = (None, None) if hx is None else hx
         x, (h, c), unbatched = self._prepare(input, [h, c])
         w = (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
-        _, h, c = LSTMFunction.apply(x, h, c, *w, None, False, None)
+        _, h, c = self._function("lstm").apply(x, h, c, *w, None, False, None)
         return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
 
 
@@ -307,12 +319,13 @@ class GRUCell(_CellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 reset_after: bool = True, device=None, dtype=None) -> None:  # fmt: skip
+                 reset_after: bool = True, device=None, dtype=None,
+                 engine: str = "rnnlab") -> None:  # fmt: skip
         self.reset_after = reset_after
-        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype, engine)
 
     def forward(self, input: torch.Tensor, hx: torch.Tensor | None = None) -> torch.Tensor:
         x, (h,), unbatched = self._prepare(input, [hx])
         w = (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
-        _, h = GRUFunction.apply(x, h, *w, self.reset_after, None, False, None)
+        _, h = self._function("gru").apply(x, h, *w, self.reset_after, None, False, None)
         return h.squeeze(0) if unbatched else h

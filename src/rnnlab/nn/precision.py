@@ -66,8 +66,14 @@ class AutocastFunction(torch.autograd.Function):
         w = args[cls._param]
         low = autocast_dtype(w)
         if low is None:
-            return super().apply(*args, None)
+            return cls._run(*args, None)
         args = tuple(a.to(w.dtype) if isinstance(a, torch.Tensor) and a.is_floating_point()
                      else a for a in args)  # fmt: skip
         with torch.autocast(w.device.type, enabled=False):
-            return super().apply(*args, low)
+            return cls._run(*args, low)
+
+    @classmethod
+    def _run(cls, *args):
+        """``forward`` through autograd (``args`` end with ``low``). A subclass may instead take
+        a path that keeps no backward buffers when no gradient is needed."""
+        return super().apply(*args)

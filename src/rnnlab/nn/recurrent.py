@@ -3,8 +3,9 @@
 Symbols: T time, B batch, I input features, H hidden units, L layers, D directions (1 or 2).
 
 A layer only loops: every layer direction is one autograd Function from ``rnn_bptt``,
-``lstm_bptt`` or ``gru_bptt`` with a hand-written backward. Stacking feeds layer l's output
-(B, T, D*H) to layer l+1, with dropout in between (never after the last layer, as in PyTorch).
+``lstm_bptt`` or ``gru_bptt`` with a hand-written backward (or its twin in ``native_bptt``, whose
+time loop is compiled: ``engine="native"``). Stacking feeds layer l's output (B, T, D*H) to
+layer l+1, with dropout in between (never after the last layer, as in PyTorch).
 Parameter names, shapes, initialisation and gate order are PyTorch's, so state dicts move both ways.
 
 Gradient clipping is PyTorch's: call ``torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)``
@@ -20,12 +21,10 @@ from torch import _VF, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnlab.nn.dropout import locked_dropout
-from rnnlab.nn.gru_bptt import GRUFunction
 from rnnlab.nn.lengths import PADDING_SIDES, check_lengths, shift_padding, step_mask
-from rnnlab.nn.lstm_bptt import LSTMFunction
-from rnnlab.nn.rnn_bptt import RNNFunction
+from rnnlab.nn.native_bptt import function
 
-ENGINES = ("rnnlab", "torch")
+ENGINES = ("rnnlab", "native", "auto", "torch")
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
@@ -34,11 +33,31 @@ class RNNBase(nn.Module):
 
     Args (as ``torch.nn.RNNBase``, plus):
         padding_side: where ``lengths`` padding sits: ``"right"`` (PyTorch) or ``"left"`` (Keras).
-        engine: ``"rnnlab"`` (our BPTT, default) or ``"torch"`` (PyTorch's fused kernels, same
-            parameters).
+        engine: which code runs the recurrence (same parameters, same results):
+
+            ========  ==============================================================
+            engine    runs
+            ========  ==============================================================
+            rnnlab    our BPTT Functions in plain torch (:mod:`rnnlab.nn.lstm_bptt`
+                      ...), the readable reference: any device, any floating dtype,
+                      autocast. The default.
+            native    the same Functions with the time loop compiled
+                      (:mod:`rnnlab.nn.native_bptt`, built on first use): CPU,
+                      float32/float64 parameters (under autocast the products over
+                      all T*B rows still run in its lower precision). An error on
+                      another device or dtype, or when it cannot be built.
+            auto      native on CPU with float32/float64 parameters outside
+                      autocast, when the extension builds (a failed build logs one
+                      warning); rnnlab otherwise (GPU, autocast, half precision).
+            torch     PyTorch's fused kernels (oneDNN, cuDNN); no
+                      ``reset_after=False``, no variational dropout.
+            ========  ==============================================================
+
+            Without gradients (``torch.no_grad()``, or nothing requires grad) the native
+            loop keeps no backward buffers.
         variational_dropout: between layers, drop the same units at every time step of a
             sequence (Gal & Ghahramani 2016; :mod:`rnnlab.nn.dropout`) instead of PyTorch's fresh
-            mask per step. Needs ``engine="rnnlab"``.
+            mask per step. Not with ``engine="torch"``.
     """
 
     def __init__(
@@ -69,9 +88,11 @@ class RNNBase(nn.Module):
             raise ValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}")
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-        if variational_dropout and engine != "rnnlab":
-            raise ValueError("variational_dropout needs engine='rnnlab' (PyTorch's kernels draw "
-                             "a fresh dropout mask at every step)")  # fmt: skip
+        if variational_dropout and engine == "torch":
+            raise ValueError(
+                "variational_dropout needs engine='rnnlab', 'native' or 'auto' "
+                "(PyTorch's kernels draw a fresh dropout mask at every step)"
+            )
         self.mode = mode
         self.variational_dropout = bool(variational_dropout)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
@@ -226,7 +247,10 @@ class RNNBase(nn.Module):
         return h0, c0
 
     def _forward_rnnlab(self, x, h0, c0, lengths):
+        """Our BPTT Functions, reference or native (``engine``), layer by layer."""
         D = 2 if self.bidirectional else 1
+        kind = {"LSTM": "lstm", "GRU": "gru"}.get(self.mode, "rnn")
+        fn = function(kind, self.engine, self.weight_hh_l0)
         mask = None
         if lengths is not None and int(lengths.min()) < x.shape[0]:
             mask = step_mask(lengths, x.shape[0], self.padding_side).unsqueeze(-1).to(x.dtype)
@@ -242,17 +266,15 @@ class RNNBase(nn.Module):
                     rec = recorder.slot(name, layer, d)
                 rev = d == 1
                 if self.mode == "LSTM":
-                    o, h, c = LSTMFunction.apply(
-                        x, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh, mask, rev, rec
-                    )
+                    o, h, c = fn.apply(x, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh, mask, rev, rec)
                     c_n.append(c)
                 elif self.mode == "GRU":
-                    o, h = GRUFunction.apply(
+                    o, h = fn.apply(
                         x, h0[k], w_ih, w_hh, b_ih, b_hh, self.reset_after, mask, rev, rec
                     )
                 else:
                     relu = self.mode == "RNN_RELU"
-                    o, h = RNNFunction.apply(x, h0[k], w_ih, w_hh, b_ih, b_hh, relu, mask, rev, rec)
+                    o, h = fn.apply(x, h0[k], w_ih, w_hh, b_ih, b_hh, relu, mask, rev, rec)
                 outs.append(o)
                 h_n.append(h)
             x = outs[0] if D == 1 else torch.cat(outs, dim=-1)  # (T, B, D*H)
