@@ -1,17 +1,19 @@
 """Our BPTT against torch.nn.LSTM/GRU/RNN, measured side by side in one run.
 
-For every config and cell, both implementations get the same weights and inputs; timings are
-interleaved (ours, torch, ours, torch, ...) after warm-up, and the median of the repeats is kept.
-Prints tokens/s (B*T per second) for a training step (forward + backward) and for inference
-(forward under torch.no_grad), and the ratio ours/torch (> 1 means we are faster).
+For every config and cell, our layer on each engine asked for (``--engine``: by default the
+compiled loop "native" and the pure-torch reference "rnnlab") and torch's get the same weights and
+inputs; timings are interleaved (native, rnnlab, torch, native, ...) after warm-up, and the
+median of the repeats is kept. Prints tokens/s (B*T per second) for a training step (forward +
+backward) and for inference (forward under torch.no_grad), and the ratio of each engine to torch
+(> 1 means we are faster). The first line names the CPU.
 
 With ``--precision bf16`` both run inside ``torch.autocast("cpu", dtype=torch.bfloat16)``: torch's
 layers then use oneDNN's bfloat16 RNN kernels (the recurrence in bfloat16 too), ours the bfloat16
 products over all T*B rows with a float32 recurrence (see rnnlab.nn.precision).
 
     python benchmarks/bptt_vs_torch.py                 # all configs, 2 threads
-    python benchmarks/bptt_vs_torch.py --configs c1 --cells lstm --repeats 5
-    python benchmarks/bptt_vs_torch.py --precision bf16
+    python benchmarks/bptt_vs_torch.py --configs c1 --cells lstm --repeats 5 --engine native
+    python benchmarks/bptt_vs_torch.py --precision bf16 --engine rnnlab
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import platform
 import statistics
 import time
+from pathlib import Path
 
 import torch
 
@@ -47,18 +50,35 @@ def _infer(model, x, low):
         model(x)
 
 
-def measure(cfg: str, cell: str, repeats: int, warmup: int, low: bool = False) -> dict:
-    """Median seconds per training step and per inference call, ours and torch's."""
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def measure(cfg: str, cell: str, engines: list[str], repeats: int, warmup: int,
+            low: bool = False) -> dict:  # fmt: skip
+    """Median seconds per training step and per inference call: ``{(name, kind): s}`` for each
+    engine and torch."""
     B, T, I, H, L, bi = CONFIGS[cfg]
     ours_cls, torch_cls = CELLS[cell]
     torch.manual_seed(0)
     ref = torch_cls(I, H, num_layers=L, bidirectional=bi, batch_first=True)
-    ours = ours_cls(I, H, num_layers=L, bidirectional=bi, batch_first=True)
-    ours.load_state_dict(ref.state_dict())
+    models = []
+    for engine in engines:
+        ours = ours_cls(I, H, num_layers=L, bidirectional=bi, batch_first=True, engine=engine)
+        ours.load_state_dict(ref.state_dict())
+        models.append((engine, ours))
+    models.append(("torch", ref))
     x = torch.randn(B, T, I, requires_grad=True)
-    times = {k: [] for k in ("ours_train", "torch_train", "ours_infer", "torch_infer")}
+    times = {(name, kind): [] for name, _ in models for kind in ("train", "infer")}
     for i in range(warmup + repeats):
-        for name, model in (("ours", ours), ("torch", ref)):
+        for name, model in models:
             for kind, fn in (("train", _train_step), ("infer", _infer)):
                 model.zero_grad(set_to_none=True)
                 x.grad = None
@@ -66,8 +86,8 @@ def measure(cfg: str, cell: str, repeats: int, warmup: int, low: bool = False) -
                 fn(model, x, low)
                 dt = time.perf_counter() - t0
                 if i >= warmup:
-                    times[f"{name}_{kind}"].append(dt)
-    return {k: statistics.median(v) for k, v in times.items()} | {"tokens": B * T}
+                    times[(name, kind)].append(dt)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def main() -> None:
@@ -78,26 +98,32 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=2, help="(default: %(default)s)")
     ap.add_argument("--threads", type=int, default=2, help="(default: %(default)s)")
     ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
-                    help="bf16: both under torch.autocast (default: %(default)s)")  # fmt: skip
+                    help="bf16: all under torch.autocast (default: %(default)s)")  # fmt: skip
+    ap.add_argument("--engine", default="native,rnnlab",
+                    help="our engines, comma-separated: native, rnnlab, auto "
+                         "(default: %(default)s)")  # fmt: skip
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    cpu = platform.processor() or platform.machine()
-    print(f"# {cpu}, torch {torch.__version__}, {args.threads} threads, "
+    engines = args.engine.split(",")
+    print(f"# {cpu_name()}, torch {torch.__version__}, {args.threads} threads, "
           f"median of {args.repeats} after {args.warmup} warm-up, {args.precision}")  # fmt: skip
-    print("| config | B T I H L | cell | train tok/s ours | torch | ratio | "
-          "infer tok/s ours | torch | ratio |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|")
+    cols = [*engines, "torch"]
+    head = []
+    for kind in ("train", "infer"):
+        head += [f"{kind} tok/s {c}" for c in cols] + [f"{kind} {e}/torch" for e in engines]
+    print(f"| config | B T I H L | cell | {' | '.join(head)} |")
+    print("|---|---|---|" + "---|" * len(head))
     for cfg in args.configs.split(","):
         B, T, I, H, L, bi = CONFIGS[cfg]
         for cell in args.cells.split(","):
-            r = measure(cfg, cell, args.repeats, args.warmup, args.precision == "bf16")
-            n = r["tokens"]
-            tr = (n / r["ours_train"], n / r["torch_train"])
-            inf = (n / r["ours_infer"], n / r["torch_infer"])
+            r = measure(cfg, cell, engines, args.repeats, args.warmup, args.precision == "bf16")
             shape = f"{B} {T} {I} {H} {L}" + (" bi" if bi else "")
-            print(f"| {cfg} | {shape} | {cell} | {tr[0]:,.0f} | {tr[1]:,.0f} | "
-                  f"{tr[0] / tr[1]:.2f}x | {inf[0]:,.0f} | {inf[1]:,.0f} | "
-                  f"{inf[0] / inf[1]:.2f}x |", flush=True)  # fmt: skip
+            row = []
+            for kind in ("train", "infer"):
+                tok = {c: B * T / r[(c, kind)] for c in cols}
+                row += [f"{tok[c]:,.0f}" for c in cols]
+                row += [f"{tok[e] / tok['torch']:.2f}x" for e in engines]
+            print(f"| {cfg} | {shape} | {cell} | {' | '.join(row)} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -46,8 +46,12 @@ def _isa_flags() -> tuple[str, list[str]]:
             flags = Path("/proc/cpuinfo").read_text().split("flags")[1].split("\n")[0].split()
         except (OSError, IndexError):
             flags = []
+        avx2 = ["-mavx2", "-mfma", "-mf16c"]
+        if {"avx512f", "avx512vl", "avx512dq", "avx512bw"} <= set(flags):
+            # the fused passes run ~1.5x faster than with AVX2 (32 vector registers, masks)
+            return "avx512", [*avx2, "-mavx512f", "-mavx512vl", "-mavx512dq", "-mavx512bw"]
         if "avx2" in flags and "fma" in flags:
-            return "avx2", ["-mavx2", "-mfma", "-mf16c"]
+            return "avx2", avx2
     return "base", []
 
 
@@ -69,7 +73,8 @@ def load():
             cpp_extension.load(
                 name=f"rnnlab_native_{isa}",
                 sources=[str(SOURCE)],
-                extra_cflags=["-O3", "-fno-trapping-math", "-fno-math-errno", *flags],
+                extra_cflags=["-O3", "-fopenmp", "-fno-trapping-math", "-fno-math-errno", *flags],
+                extra_ldflags=["-fopenmp"],  # torch's own libgomp.so.1 at run time
                 is_python_module=False,
                 verbose=os.environ.get("RNNLAB_NATIVE_VERBOSE", "") == "1",
             )

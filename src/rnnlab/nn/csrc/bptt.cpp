@@ -5,10 +5,11 @@
 // Symbols: T time, B batch, H hidden units. The equations are those of rnn_bptt.py,
 // lstm_bptt.py and gru_bptt.py (the readable reference engine); each is quoted above the line
 // that computes it. The products over all T*B rows (the input projection before the loop; dx,
-// dW_ih, dW_hh and the biases after it) stay in Python. Here, per step: one recurrent GEMM
-// through ATen into a buffer allocated before the loop (two for the Cho GRU), then ONE pass over
-// the B*H units that does every gate nonlinearity and state update (backward: every gate
-// derivative) in registers.
+// dW_ih, dW_hh and the biases after it) stay in Python. Here, per step: the recurrent GEMM into
+// memory allocated before the loop (two for the Cho GRU; MKL's packed GEMM on the weight packed
+// once per call, else ATen's addmm_), then ONE pass over the units that does every gate
+// nonlinearity and state update (backward: every gate derivative) in registers. Batch rows never
+// interact, so each thread runs the whole loop on its own block of rows (see for_blocks).
 //
 // Layouts (all row-major, contiguous):
 //   gates (T, B, G*H)  the pre-activations a^x_t = W_ih x_t + b, overwritten by the activated
@@ -22,12 +23,17 @@
 // Inference (train=false) keeps no caches: two (B, H) state buffers used in turn, the output.
 
 #define TORCH_ASSERT_ONLY_METHOD_OPERATORS
+#include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/from_blob.h>
 #include <torch/library.h>
 
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -113,11 +119,6 @@ T* ptr(const Tensor& t) {
   return t.defined() ? t.data_ptr<T>() : nullptr;
 }
 
-// C (m, n) = beta C + A (m, k) @ B (k, n): ATen's GEMM into existing memory.
-RNNLAB_INLINE void gemm(const Tensor& c, const Tensor& a, const Tensor& b, double beta) {
-  c.addmm_(a, b, beta, 1.0);
-}
-
 void check(const Tensor& t, const Tensor& like, const char* name) {
   TORCH_CHECK(t.device().is_cpu(), "rnnlab native: ", name, " must be on the CPU");
   TORCH_CHECK(t.scalar_type() == like.scalar_type(), "rnnlab native: ", name, " has dtype ",
@@ -133,19 +134,138 @@ Tensor value_or_undefined(const std::optional<Tensor>& t) {
   return t.has_value() ? *t : Tensor();
 }
 
-// Inference state: step k reads h_0 or buf[(k - 1) % 2] and writes buf[k % 2].
-struct PingPong {
-  Tensor h0, buf;  // (B, H), (2, B, H)
-  Tensor prev(int64_t k) const { return k == 0 ? h0 : buf.select(0, (k - 1) % 2); }
-  Tensor next(int64_t k) const { return buf.select(0, k % 2); }
+// Batch rows never interact: row b of step t depends only on row b of step t-1. So each thread
+// takes a block of rows and runs the whole time loop on it (the GEMMs on its rows, the fused
+// passes on its rows) with no synchronisation between steps: one parallel region per call, not
+// per step. One block when there is little work, one row or one thread.
+constexpr int64_t kParallelMacs = 1 << 20;  // T*B*H*H multiply-adds below this: one thread
+
+struct Blocks {
+  int64_t n, rows;  // number of blocks, rows per block (the last may have fewer)
 };
+
+Blocks blocks(int64_t B, int64_t macs) {
+  const int64_t threads = at::in_parallel_region() ? 1 : at::get_num_threads();
+  if (B < 2 || threads < 2 || macs < kParallelMacs) return {1, B};
+  const int64_t rows = (B + std::min(threads, B) - 1) / std::min(threads, B);
+  return {(B + rows - 1) / rows, rows};
+}
+
+// f(b0, b1) on every block [b0, b1), the blocks on torch's threads.
+template <typename F>
+void for_blocks(const Blocks& bl, int64_t B, const F& f) {
+  if (bl.n == 1) {
+    f(int64_t{0}, B);
+    return;
+  }
+  at::parallel_for(0, bl.n, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) f(i * bl.rows, std::min(B, (i + 1) * bl.rows));
+  });
+}
+
+// ---- the per-step recurrent GEMM -----------------------------------------------------------
+// float32 on a torch built with MKL (the x86 wheels link it in and export its CBLAS): the weight
+// is packed once per call (cblas_sgemm_pack) and every step multiplies by the packed copy
+// (cblas_sgemm_compute), with neither re-packing nor a dispatcher call per step. Elsewhere, and
+// for float64, ATen's addmm_ on views of the same memory. Declared weak: absent symbols are null.
+
+extern "C" {
+size_t cblas_sgemm_pack_get_size(int identifier, int m, int n, int k) __attribute__((weak));
+void cblas_sgemm_pack(int layout, int identifier, int trans, int m, int n, int k, float alpha,
+                      const float* src, int ld, float* dest) __attribute__((weak));
+void cblas_sgemm_compute(int layout, int transa, int transb, int m, int n, int k, const float* a,
+                         int lda, const float* b, int ldb, float beta, float* c, int ldc)
+    __attribute__((weak));
+}
+constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112, kPacked = 151, kBMatrix = 162;
+constexpr int64_t kPackMinSteps = 3;  // a one- or two-step call (a cell) is not worth packing
+bool g_use_packed = true;  // tests switch it off to run the ATen path on float32 too
+
+bool mkl_packed_available() {
+  return cblas_sgemm_pack_get_size != nullptr && cblas_sgemm_pack != nullptr &&
+         cblas_sgemm_compute != nullptr;
+}
+
+// C (m, N) = beta C + A (m, K) @ W^T (transpose, W stored (N, K)) or @ W (W stored (K, N)), with
+// A and C given by pointer and leading dimension (row stride), m <= M rows (one block's).
+template <typename T>
+class StepGemm {
+ public:
+  StepGemm(const Tensor& w, bool transpose, int64_t M, int64_t steps)
+      : b_(transpose ? w.t() : w), M_(M), N_(b_.size(1)), K_(b_.size(0)) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (g_use_packed && steps >= kPackMinSteps && mkl_packed_available() && w.stride(1) == 1) {
+        const size_t bytes = cblas_sgemm_pack_get_size(kBMatrix, M_, N_, K_);
+        packed_ = w.new_empty({static_cast<int64_t>(bytes / sizeof(float)) + 16});
+        cblas_sgemm_pack(kRowMajor, kBMatrix, transpose ? kTrans : kNoTrans, M_, N_, K_, 1.0f,
+                         w.data_ptr<float>(), w.stride(0), packed_.data_ptr<float>());
+      }
+    }
+  }
+
+  void operator()(int64_t m, T* c, int64_t ldc, const T* a, int64_t lda, double beta) const {
+    if constexpr (std::is_same_v<T, float>) {
+      if (packed_.defined()) {
+        cblas_sgemm_compute(kRowMajor, kNoTrans, kPacked, m, N_, K_, a, lda,
+                            packed_.data_ptr<float>(), N_, static_cast<float>(beta), c, ldc);
+        return;
+      }
+    }
+    const auto opt = b_.options();
+    at::from_blob(c, {m, N_}, {ldc, 1}, opt)
+        .addmm_(at::from_blob(const_cast<T*>(a), {m, K_}, {lda, 1}, opt), b_, beta, 1.0);
+  }
+
+ private:
+  Tensor b_;  // (K, N) view of the weight
+  int64_t M_, N_, K_;
+  Tensor packed_;  // MKL's packed copy of b_, or undefined
+};
+
+// State buffers: training keeps every step's state in hs (T+1, B, H) (see the top of this file);
+// inference two (B, H) buffers used in turn: step k reads h_0 or buf[(k-1) % 2], writes buf[k % 2].
+template <typename T>
+struct States {
+  Walk walk;
+  bool train;
+  const T* h0;
+  T* buf;  // hs (T+1, B, H) or (2, B, H)
+  int64_t BH;
+  const T* prev(int64_t k) const {
+    if (train) return buf + walk.prev(walk.step(k)) * BH;
+    return k == 0 ? h0 : buf + ((k - 1) % 2) * BH;
+  }
+  T* next(int64_t k) const {
+    return buf + (train ? walk.next(walk.step(k)) : k % 2) * BH;
+  }
+};
+
+// hs for training (h_0 copied in at its place) or the two inference buffers.
+template <typename T>
+std::pair<Tensor, States<T>> states(const Tensor& h0, const Walk& walk, bool train) {
+  const int64_t B = h0.size(0), H = h0.size(1);
+  Tensor buf = h0.new_empty({train ? walk.T + 1 : 2, B, H});
+  if (train) buf.select(0, walk.first()).copy_(h0);
+  return {buf, States<T>{walk, train, h0.data_ptr<T>(), buf.data_ptr<T>(), B * H}};
+}
+
+// The output: a view of hs when training without a mask (out_t = h_t), else its own buffer.
+Tensor output(const Tensor& hs, const Tensor& mask, const Walk& walk, bool train) {
+  if (train && !mask.defined()) return hs.narrow(0, walk.reverse ? 0 : 1, walk.T);
+  return hs.new_empty({walk.T, hs.size(1), hs.size(2)});
+}
+
+Tensor final_state(const Tensor& buf, const Walk& walk, bool train) {
+  if (train) return buf.select(0, walk.last()).clone();
+  return buf.select(0, (walk.T - 1) % 2);
+}
 
 // ---- RNN -----------------------------------------------------------------------------------
 
 // h_t = phi(a_t) for one step, on rows [0, B); g holds a_t and becomes h~_t.
 template <typename T, bool RELU>
-void rnn_cells(T* g, const T* hp, T* hn, T* out, const T* m, int64_t B, int64_t H) {
-  for (int64_t b = 0; b < B; ++b) {
+void rnn_cells(T* g, const T* hp, T* hn, T* out, const T* m, int64_t b0, int64_t b1, int64_t H) {
+  for (int64_t b = b0; b < b1; ++b) {
     T* __restrict gb = g + b * H;
     const T* __restrict hpb = hp + b * H;
     T* __restrict hnb = hn + b * H;
@@ -176,33 +296,28 @@ void rnn_cells(T* g, const T* hp, T* hn, T* out, const T* m, int64_t B, int64_t 
 template <typename T, bool RELU>
 std::vector<Tensor> rnn_forward_impl(const Tensor& gates, const Tensor& w_hh, const Tensor& h0,
                                      const Tensor& mask, bool reverse, bool train) {
-  const int64_t T_ = gates.size(0), B = gates.size(1), H = gates.size(2);
+  const int64_t T_ = gates.size(0), B = gates.size(1), H = gates.size(2), BH = B * H;
   const Walk walk{T_, reverse};
-  const Tensor w_t = w_hh.t();  // (H, H) view: a_t += h_{t-1} W_hh^T
   const T* m = ptr<T>(mask);
-  Tensor out = gates.new_empty({T_, B, H});
-  Tensor hs;
-  PingPong pp;
-  if (train) {
-    hs = gates.new_empty({T_ + 1, B, H});
-    hs.select(0, walk.first()).copy_(h0);
-    if (!mask.defined()) out = hs.narrow(0, reverse ? 0 : 1, T_);
-  } else {
-    pp = PingPong{h0, gates.new_empty({2, B, H})};
-  }
-  for (int64_t k = 0; k < T_; ++k) {
-    const int64_t t = walk.step(k);
-    Tensor g = gates.select(0, t);  // (B, H)
-    const Tensor h_prev = train ? hs.select(0, walk.prev(t)) : pp.prev(k);
-    const Tensor h_new = train ? hs.select(0, walk.next(t)) : pp.next(k);
-    // a_t = a^x_t + W_hh h_{t-1}
-    gemm(g, h_prev, w_t, 1.0);
-    T* o = (train && !mask.defined()) ? nullptr : out.select(0, t).data_ptr<T>();
-    rnn_cells<T, RELU>(g.data_ptr<T>(), h_prev.data_ptr<T>(), h_new.data_ptr<T>(), o,
-                       m ? m + t * B : nullptr, B, H);
-  }
-  Tensor h_n = train ? hs.select(0, walk.last()).clone() : pp.prev(T_);
-  if (train) return {out, h_n, hs};
+  auto [buf, st] = states<T>(h0, walk, train);
+  Tensor out = output(buf, mask, walk, train);
+  T* g = gates.data_ptr<T>();
+  T* o = (train && !mask.defined()) ? nullptr : out.data_ptr<T>();
+  const Blocks bl = blocks(B, T_ * BH * H);
+  const StepGemm<T> gemm(w_hh, /*transpose=*/true, bl.rows, T_);  // (rows, H) @ W_hh^T
+  for_blocks(bl, B, [&](int64_t b0, int64_t b1) {
+    for (int64_t k = 0; k < T_; ++k) {
+      const int64_t t = walk.step(k);
+      T* gt = g + t * BH;  // (B, H)
+      const T* h_prev = st.prev(k);
+      // a_t = a^x_t + W_hh h_{t-1}
+      gemm(b1 - b0, gt + b0 * H, H, h_prev + b0 * H, H, 1.0);
+      rnn_cells<T, RELU>(gt, h_prev, st.next(k), o ? o + t * BH : nullptr,
+                         m ? m + t * B : nullptr, b0, b1, H);
+    }
+  });
+  Tensor h_n = final_state(buf, walk, train);
+  if (train) return {out, h_n, buf};
   return {out, h_n};
 }
 
@@ -224,8 +339,8 @@ std::vector<Tensor> rnn_forward(const Tensor& gates, const Tensor& w_hh, const T
 // da_t = dh_t phi'(a_t) for one step; dh becomes the direct part of dh_{t-1} (0 at real rows).
 template <typename T, bool RELU>
 void rnn_cells_backward(const T* g, const T* dout, T* dh, T* dg, T* steps, const T* m,
-                        int64_t B, int64_t H) {
-  for (int64_t b = 0; b < B; ++b) {
+                        int64_t b0, int64_t b1, int64_t H) {
+  for (int64_t b = b0; b < b1; ++b) {
     const T* __restrict gb = g + b * H;
     const T* __restrict dob = dout ? dout + b * H : nullptr;
     T* __restrict dhb = dh + b * H;
@@ -260,22 +375,25 @@ template <typename T, bool RELU>
 Tensor rnn_backward_impl(const Tensor& dout, const Tensor& dh_n, const Tensor& gates,
                          const Tensor& w_hh, const Tensor& mask, bool reverse, const Tensor& dgates,
                          const Tensor& steps) {
-  const int64_t T_ = gates.size(0), B = gates.size(1), H = gates.size(2);
+  const int64_t T_ = gates.size(0), B = gates.size(1), H = gates.size(2), BH = B * H;
   const Walk walk{T_, reverse};
   const T* m = ptr<T>(mask);
-  Tensor dh = dh_n.defined() ? dh_n.clone() : gates.new_zeros({B, H});  // dL/dh_t, running
-  for (int64_t k = T_ - 1; k >= 0; --k) {
-    const int64_t t = walk.step(k);
-    Tensor dg = dgates.select(0, t);  // (B, H)
-    rnn_cells_backward<T, RELU>(gates.select(0, t).data_ptr<T>(),
-                                dout.defined() ? dout.select(0, t).data_ptr<T>() : nullptr,
-                                dh.data_ptr<T>(), dg.data_ptr<T>(),
-                                steps.defined() ? steps.select(0, t).data_ptr<T>() : nullptr,
-                                m ? m + t * B : nullptr, B, H);
-    // dh_{t-1} = da_t W_hh  (+ dh_t at padded rows)
-    gemm(dh, dg, w_hh, 1.0);
-  }
-  return dh;
+  const T *g = gates.data_ptr<T>(), *d = ptr<T>(dout);
+  T *dg = dgates.data_ptr<T>(), *s = ptr<T>(steps);
+  Tensor dh_ = dh_n.defined() ? dh_n.clone() : gates.new_zeros({B, H});  // dL/dh_t, running
+  T* dh = dh_.data_ptr<T>();
+  const Blocks bl = blocks(B, T_ * BH * H);
+  const StepGemm<T> gemm(w_hh, /*transpose=*/false, bl.rows, T_);  // (rows, H) @ W_hh
+  for_blocks(bl, B, [&](int64_t b0, int64_t b1) {
+    for (int64_t k = T_ - 1; k >= 0; --k) {
+      const int64_t t = walk.step(k), o = t * BH;
+      rnn_cells_backward<T, RELU>(g + o, d ? d + o : nullptr, dh, dg + o, s ? s + o : nullptr,
+                                  m ? m + t * B : nullptr, b0, b1, H);
+      // dh_{t-1} = da_t W_hh  (+ dh_t at padded rows)
+      gemm(b1 - b0, dh + b0 * H, H, dg + o + b0 * H, H, 1.0);
+    }
+  });
+  return dh_;
 }
 
 Tensor rnn_backward(const std::optional<Tensor>& dout, const std::optional<Tensor>& dh_n,
@@ -302,9 +420,9 @@ Tensor rnn_backward(const std::optional<Tensor>& dout, const std::optional<Tenso
 // One LSTM step on rows [0, B): g (B, 4H) holds a_t = (a_i, a_f, a_g, a_o) and becomes
 // (i_t, f_t, g_t, o_t).
 template <typename T>
-void lstm_cells(T* g, const T* hp, const T* cp, T* hn, T* cn, T* out, const T* m, int64_t B,
+void lstm_cells(T* g, const T* hp, const T* cp, T* hn, T* cn, T* out, const T* m, int64_t b0, int64_t b1,
                 int64_t H) {
-  for (int64_t b = 0; b < B; ++b) {
+  for (int64_t b = b0; b < b1; ++b) {
     T* __restrict ai = g + b * 4 * H;
     T* __restrict af = ai + H;
     T* __restrict ag = ai + 2 * H;
@@ -354,39 +472,30 @@ template <typename T>
 std::vector<Tensor> lstm_forward_impl(const Tensor& gates, const Tensor& w_hh, const Tensor& h0,
                                       const Tensor& c0, const Tensor& mask, bool reverse,
                                       bool train) {
-  const int64_t T_ = gates.size(0), B = gates.size(1), H = gates.size(2) / 4;
+  const int64_t T_ = gates.size(0), B = gates.size(1), H = gates.size(2) / 4, BH = B * H;
   const Walk walk{T_, reverse};
-  const Tensor w_t = w_hh.t();  // (H, 4H) view: a_t += h_{t-1} W_hh^T
   const T* m = ptr<T>(mask);
-  Tensor out = gates.new_empty({T_, B, H});
-  Tensor hs, cs;
-  PingPong hp, cp;
-  if (train) {
-    hs = gates.new_empty({T_ + 1, B, H});
-    cs = gates.new_empty({T_ + 1, B, H});
-    hs.select(0, walk.first()).copy_(h0);
-    cs.select(0, walk.first()).copy_(c0);
-    if (!mask.defined()) out = hs.narrow(0, reverse ? 0 : 1, T_);
-  } else {
-    hp = PingPong{h0, gates.new_empty({2, B, H})};
-    cp = PingPong{c0, gates.new_empty({2, B, H})};
-  }
-  for (int64_t k = 0; k < T_; ++k) {
-    const int64_t t = walk.step(k);
-    Tensor g = gates.select(0, t);  // (B, 4H)
-    const Tensor h_prev = train ? hs.select(0, walk.prev(t)) : hp.prev(k);
-    const Tensor c_prev = train ? cs.select(0, walk.prev(t)) : cp.prev(k);
-    const Tensor h_new = train ? hs.select(0, walk.next(t)) : hp.next(k);
-    const Tensor c_new = train ? cs.select(0, walk.next(t)) : cp.next(k);
-    // a_t = a^x_t + W_hh h_{t-1}
-    gemm(g, h_prev, w_t, 1.0);
-    T* o = (train && !mask.defined()) ? nullptr : out.select(0, t).data_ptr<T>();
-    lstm_cells<T>(g.data_ptr<T>(), h_prev.data_ptr<T>(), c_prev.data_ptr<T>(),
-                  h_new.data_ptr<T>(), c_new.data_ptr<T>(), o, m ? m + t * B : nullptr, B, H);
-  }
-  if (train)
-    return {out, hs.select(0, walk.last()).clone(), cs.select(0, walk.last()).clone(), hs, cs};
-  return {out, hp.prev(T_), cp.prev(T_)};
+  auto [hbuf, hst] = states<T>(h0, walk, train);
+  auto [cbuf, cst] = states<T>(c0, walk, train);
+  Tensor out = output(hbuf, mask, walk, train);
+  T* g = gates.data_ptr<T>();
+  T* o = (train && !mask.defined()) ? nullptr : out.data_ptr<T>();
+  const Blocks bl = blocks(B, T_ * 4 * BH * H);
+  const StepGemm<T> gemm(w_hh, /*transpose=*/true, bl.rows, T_);  // (rows, H) @ W_hh^T
+  for_blocks(bl, B, [&](int64_t b0, int64_t b1) {
+    for (int64_t k = 0; k < T_; ++k) {
+      const int64_t t = walk.step(k);
+      T* gt = g + t * 4 * BH;  // (B, 4H)
+      const T* h_prev = hst.prev(k);
+      // a_t = a^x_t + W_hh h_{t-1}
+      gemm(b1 - b0, gt + b0 * 4 * H, 4 * H, h_prev + b0 * H, H, 1.0);
+      lstm_cells<T>(gt, h_prev, cst.prev(k), hst.next(k), cst.next(k),
+                    o ? o + t * BH : nullptr, m ? m + t * B : nullptr, b0, b1, H);
+    }
+  });
+  Tensor h_n = final_state(hbuf, walk, train), c_n = final_state(cbuf, walk, train);
+  if (train) return {out, h_n, c_n, hbuf, cbuf};
+  return {out, h_n, c_n};
 }
 
 std::vector<Tensor> lstm_forward(const Tensor& gates, const Tensor& w_hh, const Tensor& h0,
@@ -407,8 +516,8 @@ std::vector<Tensor> lstm_forward(const Tensor& gates, const Tensor& w_hh, const 
 // steps and become dL/dc_{t-1} and the direct part of dL/dh_{t-1}; dg (B, 4H) gets da_t.
 template <typename T>
 void lstm_cells_backward(const T* g, const T* cp, const T* cn, const T* dout, T* dh, T* dc,
-                         T* dg, T* steps, const T* m, int64_t B, int64_t H) {
-  for (int64_t b = 0; b < B; ++b) {
+                         T* dg, T* steps, const T* m, int64_t b0, int64_t b1, int64_t H) {
+  for (int64_t b = b0; b < b1; ++b) {
     const T* __restrict gi = g + b * 4 * H;
     const T* __restrict gf = gi + H;
     const T* __restrict gg = gi + 2 * H;
@@ -464,25 +573,28 @@ std::vector<Tensor> lstm_backward_impl(const Tensor& dout, const Tensor& dh_n,
                                        const Tensor& dc_n, const Tensor& gates, const Tensor& hs,
                                        const Tensor& cs, const Tensor& w_hh, const Tensor& mask,
                                        bool reverse, const Tensor& dgates, const Tensor& steps) {
-  const int64_t T_ = gates.size(0), B = gates.size(1), H = gates.size(2) / 4;
+  const int64_t T_ = gates.size(0), B = gates.size(1), H = gates.size(2) / 4, BH = B * H;
   const Walk walk{T_, reverse};
   const T* m = ptr<T>(mask);
-  Tensor dh = dh_n.defined() ? dh_n.clone() : gates.new_zeros({B, H});  // dL/dh_t, running
-  Tensor dc = dc_n.defined() ? dc_n.clone() : gates.new_zeros({B, H});  // dL/dc_t, running
-  for (int64_t k = T_ - 1; k >= 0; --k) {
-    const int64_t t = walk.step(k);
-    Tensor dg = dgates.select(0, t);  // (B, 4H)
-    lstm_cells_backward<T>(
-        gates.select(0, t).data_ptr<T>(), cs.select(0, walk.prev(t)).data_ptr<T>(),
-        cs.select(0, walk.next(t)).data_ptr<T>(),
-        dout.defined() ? dout.select(0, t).data_ptr<T>() : nullptr, dh.data_ptr<T>(),
-        dc.data_ptr<T>(), dg.data_ptr<T>(),
-        steps.defined() ? steps.select(0, t).data_ptr<T>() : nullptr, m ? m + t * B : nullptr,
-        B, H);
-    // dh_{t-1} = da_t W_hh  (+ dh_t at padded rows)
-    gemm(dh, dg, w_hh, 1.0);
-  }
-  return {dh, dc};
+  const T *g = gates.data_ptr<T>(), *c = cs.data_ptr<T>(), *d = ptr<T>(dout);
+  T *dg = dgates.data_ptr<T>(), *s = ptr<T>(steps);
+  Tensor dh_ = dh_n.defined() ? dh_n.clone() : gates.new_zeros({B, H});  // dL/dh_t, running
+  Tensor dc_ = dc_n.defined() ? dc_n.clone() : gates.new_zeros({B, H});  // dL/dc_t, running
+  T *dh = dh_.data_ptr<T>(), *dc = dc_.data_ptr<T>();
+  const Blocks bl = blocks(B, T_ * 4 * BH * H);
+  const StepGemm<T> gemm(w_hh, /*transpose=*/false, bl.rows, T_);  // (rows, 4H) @ W_hh
+  for_blocks(bl, B, [&](int64_t b0, int64_t b1) {
+    for (int64_t k = T_ - 1; k >= 0; --k) {
+      const int64_t t = walk.step(k);
+      T* dgt = dg + t * 4 * BH;  // (B, 4H)
+      lstm_cells_backward<T>(g + t * 4 * BH, c + walk.prev(t) * BH, c + walk.next(t) * BH,
+                             d ? d + t * BH : nullptr, dh, dc, dgt, s ? s + t * BH : nullptr,
+                             m ? m + t * B : nullptr, b0, b1, H);
+      // dh_{t-1} = da_t W_hh  (+ dh_t at padded rows)
+      gemm(b1 - b0, dh + b0 * H, H, dgt + b0 * 4 * H, 4 * H, 1.0);
+    }
+  });
+  return {dh_, dc_};
 }
 
 std::vector<Tensor> lstm_backward(const std::optional<Tensor>& dout,
@@ -515,8 +627,8 @@ std::vector<Tensor> lstm_backward(const std::optional<Tensor>& dout,
 // (r_t, z_t, n_t); ah (B, 3H) = W_hh h_{t-1}; aux (B, H) gets W_hn h_{t-1} + b_hn.
 template <typename T>
 void gru_cells_after(T* g, const T* ah, const T* b_hn, const T* hp, T* hn, T* aux, T* out,
-                     const T* m, int64_t B, int64_t H) {
-  for (int64_t b = 0; b < B; ++b) {
+                     const T* m, int64_t b0, int64_t b1, int64_t H) {
+  for (int64_t b = b0; b < b1; ++b) {
     T* __restrict gr = g + b * 3 * H;
     T* __restrict gz = gr + H;
     T* __restrict gn = gr + 2 * H;
@@ -563,8 +675,8 @@ void gru_cells_after(T* g, const T* ah, const T* b_hn, const T* hp, T* hn, T* au
 // reset_before, first half: g (B, 3H) holds a^x_t (all of b_hh folded in); ah (B, 2H) =
 // W_h{r,z} h_{t-1}. r_t, z_t go to g; rh (B, H) gets r_t * h_{t-1}.
 template <typename T>
-void gru_cells_before_rz(T* g, const T* ah, const T* hp, T* rh, int64_t B, int64_t H) {
-  for (int64_t b = 0; b < B; ++b) {
+void gru_cells_before_rz(T* g, const T* ah, const T* hp, T* rh, int64_t b0, int64_t b1, int64_t H) {
+  for (int64_t b = b0; b < b1; ++b) {
     T* __restrict gr = g + b * 3 * H;
     T* __restrict gz = gr + H;
     const T* __restrict ahr = ah + b * 2 * H;
@@ -585,9 +697,9 @@ void gru_cells_before_rz(T* g, const T* ah, const T* hp, T* rh, int64_t B, int64
 
 // reset_before, second half: an (B, H) = W_hn (r_t * h_{t-1}); n_t and h_t.
 template <typename T>
-void gru_cells_before_n(T* g, const T* an, const T* hp, T* hn, T* out, const T* m, int64_t B,
+void gru_cells_before_n(T* g, const T* an, const T* hp, T* hn, T* out, const T* m, int64_t b0, int64_t b1,
                         int64_t H) {
-  for (int64_t b = 0; b < B; ++b) {
+  for (int64_t b = b0; b < b1; ++b) {
     const T* __restrict gz = g + b * 3 * H + H;
     T* __restrict gn = g + b * 3 * H + 2 * H;
     const T* __restrict anb = an + b * H;
@@ -621,52 +733,49 @@ template <typename T>
 std::vector<Tensor> gru_forward_impl(const Tensor& gates, const Tensor& w_hh, const Tensor& b_hn,
                                      const Tensor& h0, const Tensor& mask, bool reset_after,
                                      bool reverse, bool train) {
-  const int64_t T_ = gates.size(0), B = gates.size(1), H = gates.size(2) / 3;
+  const int64_t T_ = gates.size(0), B = gates.size(1), H = gates.size(2) / 3, BH = B * H;
   const Walk walk{T_, reverse};
   const T* m = ptr<T>(mask);
-  Tensor out = gates.new_empty({T_, B, H});
-  Tensor hs, aux;  // aux: W_hn h_{t-1} + b_hn (reset_after) or r_t * h_{t-1} (before)
-  PingPong hp;
-  if (train) {
-    hs = gates.new_empty({T_ + 1, B, H});
-    hs.select(0, walk.first()).copy_(h0);
-    aux = gates.new_empty({T_, B, H});
-    if (!mask.defined()) out = hs.narrow(0, reverse ? 0 : 1, T_);
-  } else {
-    hp = PingPong{h0, gates.new_empty({2, B, H})};
-    aux = gates.new_empty({1, B, H});  // one step's worth, reused
-  }
-  Tensor ah = gates.new_zeros({B, reset_after ? 3 * H : 2 * H});  // recurrent products
-  Tensor an = reset_after ? Tensor() : gates.new_zeros({B, H});
-  Tensor bn = b_hn.defined() ? b_hn : gates.new_zeros({H});
-  const Tensor w_t = w_hh.t();  // (H, 3H) view
-  const Tensor w_rz_t = w_t.narrow(1, 0, 2 * H), w_n_t = w_t.narrow(1, 2 * H, H);
-  for (int64_t k = 0; k < T_; ++k) {
-    const int64_t t = walk.step(k);
-    Tensor g = gates.select(0, t);  // (B, 3H)
-    const Tensor h_prev = train ? hs.select(0, walk.prev(t)) : hp.prev(k);
-    const Tensor h_new = train ? hs.select(0, walk.next(t)) : hp.next(k);
-    Tensor x = aux.select(0, train ? t : 0);  // (B, H)
-    T* o = (train && !mask.defined()) ? nullptr : out.select(0, t).data_ptr<T>();
-    const T* mt = m ? m + t * B : nullptr;
-    if (reset_after) {
-      // W_hh h_{t-1} (B, 3H): one GEMM for all three gates
-      gemm(ah, h_prev, w_t, 0.0);
-      gru_cells_after<T>(g.data_ptr<T>(), ah.data_ptr<T>(), bn.data_ptr<T>(),
-                         h_prev.data_ptr<T>(), h_new.data_ptr<T>(), x.data_ptr<T>(), o, mt, B,
-                         H);
-    } else {
-      // W_h{r,z} h_{t-1} (B, 2H), then W_hn (r_t * h_{t-1}) (B, H): two dependent GEMMs
-      gemm(ah, h_prev, w_rz_t, 0.0);
-      gru_cells_before_rz<T>(g.data_ptr<T>(), ah.data_ptr<T>(), h_prev.data_ptr<T>(),
-                             x.data_ptr<T>(), B, H);
-      gemm(an, x, w_n_t, 0.0);
-      gru_cells_before_n<T>(g.data_ptr<T>(), an.data_ptr<T>(), h_prev.data_ptr<T>(),
-                            h_new.data_ptr<T>(), o, mt, B, H);
+  auto [buf, st] = states<T>(h0, walk, train);
+  Tensor out = output(buf, mask, walk, train);
+  // aux: W_hn h_{t-1} + b_hn (reset_after) or r_t * h_{t-1} (before); one step's when inferring
+  Tensor aux_ = gates.new_empty({train ? T_ : 1, B, H});
+  const int64_t GA = reset_after ? 3 * H : 2 * H;
+  Tensor ah_ = gates.new_zeros({B, GA});  // W_h{r,z(,n)} h_{t-1}
+  Tensor an_ = gates.new_zeros({B, H});  // before: W_hn (r_t * h_{t-1})
+  Tensor bn_ = b_hn.defined() ? b_hn : gates.new_zeros({H});
+  T *g = gates.data_ptr<T>(), *aux = aux_.data_ptr<T>(), *ah = ah_.data_ptr<T>(),
+    *an = an_.data_ptr<T>();
+  const T* bn = bn_.data_ptr<T>();
+  T* o = (train && !mask.defined()) ? nullptr : out.data_ptr<T>();
+  const Blocks bl = blocks(B, T_ * 3 * BH * H);
+  // reset_after: (rows, H) @ W_hh^T -> (rows, 3H); before: @ W_h{r,z}^T -> (rows, 2H), then
+  // @ W_hn^T -> (rows, H)
+  const StepGemm<T> gemm_all(reset_after ? w_hh : w_hh.narrow(0, 0, 2 * H), true, bl.rows, T_);
+  const StepGemm<T> gemm_n(w_hh.narrow(0, 2 * H, H), true, bl.rows, reset_after ? 0 : T_);
+  for_blocks(bl, B, [&](int64_t b0, int64_t b1) {
+    for (int64_t k = 0; k < T_; ++k) {
+      const int64_t t = walk.step(k);
+      T* gt = g + t * 3 * BH;  // (B, 3H)
+      const T* h_prev = st.prev(k);
+      T* x = aux + (train ? t : 0) * BH;  // (B, H)
+      T* ot = o ? o + t * BH : nullptr;
+      const T* mt = m ? m + t * B : nullptr;
+      // W_hh h_{t-1} (rows, 3H): one GEMM for all three gates (before: W_h{r,z}, (rows, 2H))
+      gemm_all(b1 - b0, ah + b0 * GA, GA, h_prev + b0 * H, H, 0.0);
+      if (reset_after) {
+        gru_cells_after<T>(gt, ah, bn, h_prev, st.next(k), x, ot, mt, b0, b1, H);
+      } else {
+        gru_cells_before_rz<T>(gt, ah, h_prev, x, b0, b1, H);
+        // W_hn (r_t * h_{t-1}) (rows, H): the second, dependent GEMM
+        gemm_n(b1 - b0, an + b0 * H, H, x + b0 * H, H, 0.0);
+        gru_cells_before_n<T>(gt, an, h_prev, st.next(k), ot, mt, b0, b1, H);
+      }
     }
-  }
-  if (train) return {out, hs.select(0, walk.last()).clone(), hs, aux};
-  return {out, hp.prev(T_)};
+  });
+  Tensor h_n = final_state(buf, walk, train);
+  if (train) return {out, h_n, buf, aux_};
+  return {out, h_n};
 }
 
 std::vector<Tensor> gru_forward(const Tensor& gates, const Tensor& w_hh,
@@ -688,8 +797,8 @@ std::vector<Tensor> gru_forward(const Tensor& gates, const Tensor& w_hh,
 // dL/dh_{t-1}; dgx (B, 3H) gets (da_r, da_z, da_n), dgh (B, 3H) (da_r, da_z, da_n * r_t).
 template <typename T>
 void gru_cells_after_backward(const T* g, const T* aux, const T* hp, const T* dout, T* dh,
-                              T* dgx, T* dgh, T* steps, const T* m, int64_t B, int64_t H) {
-  for (int64_t b = 0; b < B; ++b) {
+                              T* dgx, T* dgh, T* steps, const T* m, int64_t b0, int64_t b1, int64_t H) {
+  for (int64_t b = b0; b < b1; ++b) {
     const T* __restrict gr = g + b * 3 * H;
     const T* __restrict gz = gr + H;
     const T* __restrict gn = gr + 2 * H;
@@ -747,8 +856,8 @@ void gru_cells_after_backward(const T* g, const T* aux, const T* hp, const T* do
 // reset_before backward, first half: da_n, da_z into dg (B, 3H); dh becomes dh_t z_t.
 template <typename T>
 void gru_cells_before_backward_nz(const T* g, const T* hp, const T* dout, T* dh, T* dg, T* steps,
-                                  const T* m, int64_t B, int64_t H) {
-  for (int64_t b = 0; b < B; ++b) {
+                                  const T* m, int64_t b0, int64_t b1, int64_t H) {
+  for (int64_t b = b0; b < b1; ++b) {
     const T* __restrict gz = g + b * 3 * H + H;
     const T* __restrict gn = g + b * 3 * H + 2 * H;
     const T* __restrict hpb = hp + b * H;
@@ -788,9 +897,9 @@ void gru_cells_before_backward_nz(const T* g, const T* hp, const T* dout, T* dh,
 
 // reset_before backward, second half: drh (B, H) = d(r h)_t = da_n W_hn.
 template <typename T>
-void gru_cells_before_backward_r(const T* g, const T* hp, const T* drh, T* dh, T* dg, int64_t B,
+void gru_cells_before_backward_r(const T* g, const T* hp, const T* drh, T* dh, T* dg, int64_t b0, int64_t b1,
                                  int64_t H) {
-  for (int64_t b = 0; b < B; ++b) {
+  for (int64_t b = b0; b < b1; ++b) {
     const T* __restrict gr = g + b * 3 * H;
     const T* __restrict hpb = hp + b * H;
     const T* __restrict d = drh + b * H;
@@ -812,38 +921,46 @@ Tensor gru_backward_impl(const Tensor& dout, const Tensor& dh_n, const Tensor& g
                          const Tensor& hs, const Tensor& aux, const Tensor& w_hh,
                          const Tensor& mask, bool reset_after, bool reverse, const Tensor& dgates,
                          const Tensor& dgates_h, const Tensor& steps) {
-  const int64_t T_ = gates.size(0), B = gates.size(1), H = gates.size(2) / 3;
+  const int64_t T_ = gates.size(0), B = gates.size(1), H = gates.size(2) / 3, BH = B * H;
   const Walk walk{T_, reverse};
   const T* m = ptr<T>(mask);
-  Tensor dh = dh_n.defined() ? dh_n.clone() : gates.new_zeros({B, H});  // dL/dh_t, running
-  Tensor drh = reset_after ? Tensor() : gates.new_zeros({B, H});
-  const Tensor w_rz = w_hh.narrow(0, 0, 2 * H), w_n = w_hh.narrow(0, 2 * H, H);
-  for (int64_t k = T_ - 1; k >= 0; --k) {
-    const int64_t t = walk.step(k);
-    const Tensor g = gates.select(0, t), h_prev = hs.select(0, walk.prev(t));
-    Tensor dg = dgates.select(0, t);  // (B, 3H)
-    const T* d = dout.defined() ? dout.select(0, t).data_ptr<T>() : nullptr;
-    T* s = steps.defined() ? steps.select(0, t).data_ptr<T>() : nullptr;
-    const T* mt = m ? m + t * B : nullptr;
-    if (reset_after) {
-      Tensor dgh = dgates_h.select(0, t);
-      gru_cells_after_backward<T>(g.data_ptr<T>(), aux.select(0, t).data_ptr<T>(),
-                                  h_prev.data_ptr<T>(), d, dh.data_ptr<T>(), dg.data_ptr<T>(),
-                                  dgh.data_ptr<T>(), s, mt, B, H);
-      // dh_{t-1} = dh_t z_t + da^h_t W_hh
-      gemm(dh, dgh, w_hh, 1.0);
-    } else {
-      gru_cells_before_backward_nz<T>(g.data_ptr<T>(), h_prev.data_ptr<T>(), d, dh.data_ptr<T>(),
-                                      dg.data_ptr<T>(), s, mt, B, H);
-      // d(r h)_t = da_n W_hn
-      gemm(drh, dg.narrow(1, 2 * H, H), w_n, 0.0);
-      gru_cells_before_backward_r<T>(g.data_ptr<T>(), h_prev.data_ptr<T>(), drh.data_ptr<T>(),
-                                     dh.data_ptr<T>(), dg.data_ptr<T>(), B, H);
-      // dh_{t-1} = dh_t z_t + d(r h)_t r_t + da_{r,z} W_h{r,z}
-      gemm(dh, dg.narrow(1, 0, 2 * H), w_rz, 1.0);
+  const T *g = gates.data_ptr<T>(), *h = hs.data_ptr<T>(), *x = aux.data_ptr<T>(),
+          *d = ptr<T>(dout);
+  T *dgx = dgates.data_ptr<T>(), *dgh = ptr<T>(dgates_h), *s = ptr<T>(steps);
+  Tensor dh_ = dh_n.defined() ? dh_n.clone() : gates.new_zeros({B, H});  // dL/dh_t, running
+  Tensor drh_ = gates.new_zeros({B, H});  // before: d(r h)_t
+  T *dh = dh_.data_ptr<T>(), *drh = drh_.data_ptr<T>();
+  const Blocks bl = blocks(B, T_ * 3 * BH * H);
+  // reset_after: (rows, 3H) @ W_hh -> (rows, H); before: (rows, 2H) @ W_h{r,z}, (rows, H) @ W_hn
+  const StepGemm<T> gemm_all(reset_after ? w_hh : w_hh.narrow(0, 0, 2 * H), false, bl.rows, T_);
+  const StepGemm<T> gemm_n(w_hh.narrow(0, 2 * H, H), false, bl.rows, reset_after ? 0 : T_);
+  for_blocks(bl, B, [&](int64_t b0, int64_t b1) {
+    const int64_t rows = b1 - b0;
+    for (int64_t k = T_ - 1; k >= 0; --k) {
+      const int64_t t = walk.step(k);
+      const T* gt = g + t * 3 * BH;
+      const T* h_prev = h + walk.prev(t) * BH;
+      T* dgt = dgx + t * 3 * BH;  // (B, 3H)
+      const T* dt = d ? d + t * BH : nullptr;
+      T* stp = s ? s + t * BH : nullptr;
+      const T* mt = m ? m + t * B : nullptr;
+      if (reset_after) {
+        T* dght = dgh + t * 3 * BH;
+        gru_cells_after_backward<T>(gt, x + t * BH, h_prev, dt, dh, dgt, dght, stp, mt, b0, b1,
+                                    H);
+        // dh_{t-1} = dh_t z_t + da^h_t W_hh
+        gemm_all(rows, dh + b0 * H, H, dght + b0 * 3 * H, 3 * H, 1.0);
+      } else {
+        gru_cells_before_backward_nz<T>(gt, h_prev, dt, dh, dgt, stp, mt, b0, b1, H);
+        // d(r h)_t = da_n W_hn
+        gemm_n(rows, drh + b0 * H, H, dgt + b0 * 3 * H + 2 * H, 3 * H, 0.0);
+        gru_cells_before_backward_r<T>(gt, h_prev, drh, dh, dgt, b0, b1, H);
+        // dh_{t-1} = dh_t z_t + d(r h)_t r_t + da_{r,z} W_h{r,z}
+        gemm_all(rows, dh + b0 * H, H, dgt + b0 * 3 * H, 3 * H, 1.0);
+      }
     }
-  }
-  return dh;
+  });
+  return dh_;
 }
 
 Tensor gru_backward(const std::optional<Tensor>& dout, const std::optional<Tensor>& dh_n,
@@ -873,9 +990,16 @@ Tensor gru_backward(const std::optional<Tensor>& dout, const std::optional<Tenso
                                    dgh, s);
 }
 
+// Whether the float32 loops use MKL's packed GEMM; returns whether they can (tests run both).
+bool use_mkl_packed(bool enable) {
+  g_use_packed = enable;
+  return mkl_packed_available();
+}
+
 }  // namespace
 
 TORCH_LIBRARY(rnnlab_native, lib) {
+  lib.def("use_mkl_packed(bool enable) -> bool", &use_mkl_packed);
   lib.def(
       "rnn_forward(Tensor(a!) gates, Tensor w_hh, Tensor h0, Tensor? mask, bool relu, "
       "bool reverse, bool train) -> Tensor[]",
