@@ -13,11 +13,12 @@ KINDS = {
 }
 
 
-def pair(kind, I, H, **kw):
-    """Our layer and torch's with the same weights (torch's init, copied via state_dict)."""
+def pair(kind, I, H, engine="rnnlab", **kw):
+    """Our layer on ``engine`` and torch's with the same weights (torch's init, copied via
+    state_dict)."""
     ours_cls, torch_cls, extra = KINDS[kind]
     ref = torch_cls(I, H, **extra, **kw)
-    ours = ours_cls(I, H, **extra, **kw)
+    ours = ours_cls(I, H, **extra, engine=engine, **kw)
     ours.load_state_dict(ref.state_dict())
     return ours, ref
 

@@ -1,4 +1,7 @@
-"""Our layers against torch.nn.RNN/LSTM/GRU with copied weights: outputs, states, all gradients."""
+"""Our layers against torch.nn.RNN/LSTM/GRU with copied weights: outputs, states, all gradients.
+
+Every test that runs our layers takes the ``engine`` fixture (tests/nn/conftest.py): it runs on
+the reference engine and on the compiled one."""
 
 import pytest
 import torch
@@ -19,9 +22,9 @@ def _grads(loss, x, model, hx=()):
 @pytest.mark.parametrize("layers", [1, 2, 3])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_matches_torch(kind, layers, bidirectional, batch_first):
+def test_matches_torch(kind, layers, bidirectional, batch_first, engine):
     I, H, B, T = 5, 6, 3, 7
-    ours, ref = pair(kind, I, H, num_layers=layers, bidirectional=bidirectional,
+    ours, ref = pair(kind, I, H, engine, num_layers=layers, bidirectional=bidirectional,
                      batch_first=batch_first)  # fmt: skip
     shape = (B, T, I) if batch_first else (T, B, I)
     x = torch.randn(shape, requires_grad=True)
@@ -39,10 +42,11 @@ def test_matches_torch(kind, layers, bidirectional, batch_first):
 
 @pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_matches_torch_with_initial_state(kind, bidirectional):
+def test_matches_torch_with_initial_state(kind, bidirectional, engine):
     I, H, B, T, L = 4, 5, 3, 6, 2
     D = 2 if bidirectional else 1
-    ours, ref = pair(kind, I, H, num_layers=L, bidirectional=bidirectional, batch_first=True)
+    ours, ref = pair(kind, I, H, engine, num_layers=L, bidirectional=bidirectional,
+                     batch_first=True)  # fmt: skip
     x = torch.randn(B, T, I, requires_grad=True)
     h0 = torch.randn(L * D, B, H, requires_grad=True)
     hx = (h0, torch.randn(L * D, B, H, requires_grad=True)) if kind == "lstm" else (h0,)
@@ -59,9 +63,10 @@ def test_matches_torch_with_initial_state(kind, bidirectional):
 @pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("layers", [1, 2])
-def test_right_padding_matches_packed(kind, bidirectional, layers):
+def test_right_padding_matches_packed(kind, bidirectional, layers, engine):
     I, H, B, T = 4, 5, 5, 8
-    ours, ref = pair(kind, I, H, num_layers=layers, bidirectional=bidirectional, batch_first=True)
+    ours, ref = pair(kind, I, H, engine, num_layers=layers, bidirectional=bidirectional,
+                     batch_first=True)  # fmt: skip
     lengths = torch.tensor([8, 3, 5, 1, 8])
     x = torch.randn(B, T, I, requires_grad=True)
     packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
@@ -79,11 +84,11 @@ def test_right_padding_matches_packed(kind, bidirectional, layers):
 
 @pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_left_padding_matches_right_padding(kind, bidirectional):
+def test_left_padding_matches_right_padding(kind, bidirectional, engine):
     I, H, B, T = 4, 5, 4, 7
-    right, _ = pair(kind, I, H, num_layers=2, bidirectional=bidirectional)
+    right, _ = pair(kind, I, H, engine, num_layers=2, bidirectional=bidirectional)
     left = KINDS[kind][0](I, H, **KINDS[kind][2], num_layers=2, bidirectional=bidirectional,
-                          padding_side="left")  # fmt: skip
+                          padding_side="left", engine=engine)  # fmt: skip
     left.load_state_dict(right.state_dict())
     lengths = torch.tensor([7, 2, 4, 1])
     xr = torch.randn(T, B, I)
@@ -104,8 +109,8 @@ def test_left_padding_matches_right_padding(kind, bidirectional):
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_packed_sequence_input(kind):
-    ours, ref = pair(kind, 3, 4, bidirectional=True)
+def test_packed_sequence_input(kind, engine):
+    ours, ref = pair(kind, 3, 4, engine, bidirectional=True)
     seqs = [torch.randn(n, 3) for n in (5, 2, 4)]
     packed = torch.nn.utils.rnn.pack_sequence(seqs, enforce_sorted=False)
     out_r, st_r = ref(packed)
@@ -127,13 +132,13 @@ def test_state_dict_round_trip_both_ways(kind):
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_torch_engine_equals_ours(kind):
+def test_torch_engine_equals_ours(kind, engine):
     ours, _ = pair(kind, 4, 5, num_layers=2, bidirectional=True, batch_first=True)
     x = torch.randn(3, 6, 4)
     lengths = torch.tensor([6, 2, 4])
     for side in ("right", "left"):
         ours.padding_side = side
-        ours.engine = "rnnlab"
+        ours.engine = engine
         a = ours(x, lengths=lengths)
         ours.engine = "torch"
         b = ours(x, lengths=lengths)
@@ -141,8 +146,8 @@ def test_torch_engine_equals_ours(kind):
         torch.testing.assert_close(final_h(a[1]), final_h(b[1]), **TOL)
 
 
-def test_unbatched_input():
-    ours, ref = pair("lstm", 3, 4)
+def test_unbatched_input(engine):
+    ours, ref = pair("lstm", 3, 4, engine)
     x = torch.randn(5, 3)
     out_o, (h_o, c_o) = ours(x)
     out_r, (h_r, c_r) = ref(x)
@@ -151,8 +156,8 @@ def test_unbatched_input():
     torch.testing.assert_close(c_o, c_r, **TOL)
 
 
-def test_dropout_between_layers_not_after_last():
-    lstm = rnn.LSTM(4, 8, num_layers=2, dropout=0.5)
+def test_dropout_between_layers_not_after_last(engine):
+    lstm = rnn.LSTM(4, 8, num_layers=2, dropout=0.5, engine=engine)
     x = torch.randn(5, 3, 4)
     lstm.train()
     torch.manual_seed(1)
@@ -162,16 +167,16 @@ def test_dropout_between_layers_not_after_last():
     assert not torch.allclose(a, b), "dropout between layers changes the output in training"
     lstm.eval()
     torch.testing.assert_close(lstm(x)[0], lstm(x)[0])
-    one = rnn.LSTM(4, 8, num_layers=1, dropout=0.5)  # single layer: no dropout anywhere
+    one = rnn.LSTM(4, 8, num_layers=1, dropout=0.5, engine=engine)  # one layer: no dropout
     torch.testing.assert_close(one(x)[0], one(x)[0])
 
 
 @pytest.mark.parametrize("kind", ["rnn_tanh", "lstm", "gru"])
-def test_cells_match_torch(kind):
+def test_cells_match_torch(kind, engine):
     ours_cls = {"rnn_tanh": rnn.RNNCell, "lstm": rnn.LSTMCell, "gru": rnn.GRUCell}[kind]
     torch_cls = {"rnn_tanh": torch.nn.RNNCell, "lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell}
     ref = torch_cls[kind](5, 6)
-    ours = ours_cls(5, 6)
+    ours = ours_cls(5, 6, engine=engine)
     ours.load_state_dict(ref.state_dict())
     x = torch.randn(3, 5, requires_grad=True)
     h = torch.randn(3, 6, requires_grad=True)

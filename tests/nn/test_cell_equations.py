@@ -1,6 +1,7 @@
 """The plain cell equations (rnn_step, lstm_step, gru_step, run_steps) as the reference.
 
-Every fused BPTT Function is held against the plain steps unrolled under autograd, in float64:
+Every fused BPTT Function, the reference and the compiled one (the ``functions`` fixture of
+tests/nn/conftest.py), is held against the plain steps unrolled under autograd, in float64:
 outputs, final states and every gradient. The plain steps are themselves anchored to
 torch.nn.RNNCell/LSTMCell/GRUCell with copied weights; the Cho et al. GRU, which torch lacks, to
 the PyTorch form where the two coincide (one reset value per row and b_hn = 0).
@@ -11,27 +12,20 @@ from functools import partial
 import pytest
 import torch
 
-from rnnlab.nn import (
-    GRUFunction,
-    LSTMFunction,
-    RNNFunction,
-    gru_step,
-    lstm_step,
-    rnn_step,
-    run_steps,
-)
+from rnnlab.nn import gru_step, lstm_step, rnn_step, run_steps
 from rnnlab.nn.lengths import step_mask
 
 F64 = torch.float64
 I, H = 4, 3
 
-# kind -> (gate blocks, the plain step, the fused Function and its option: relu or reset_after)
+# kind -> (gate blocks, the plain step, the fused Function's kind and its option: relu or
+# reset_after)
 KINDS = {
-    "rnn_tanh": (1, partial(rnn_step, nonlinearity="tanh"), RNNFunction, False),
-    "rnn_relu": (1, partial(rnn_step, nonlinearity="relu"), RNNFunction, True),
-    "lstm": (4, lstm_step, LSTMFunction, None),
-    "gru": (3, partial(gru_step, reset_after=True), GRUFunction, True),
-    "gru_cho": (3, partial(gru_step, reset_after=False), GRUFunction, False),
+    "rnn_tanh": (1, partial(rnn_step, nonlinearity="tanh"), "rnn", False),
+    "rnn_relu": (1, partial(rnn_step, nonlinearity="relu"), "rnn", True),
+    "lstm": (4, lstm_step, "lstm", None),
+    "gru": (3, partial(gru_step, reset_after=True), "gru", True),
+    "gru_cho": (3, partial(gru_step, reset_after=False), "gru", False),
 }
 
 
@@ -47,11 +41,11 @@ def _inputs(kind, T, B, bias):
     return _leaf(T, B, I), state, (_leaf(g * H, I), _leaf(g * H, H), *biases)
 
 
-def _fused(kind, x, state, weights, mask, reverse):
+def _fused(functions, kind, x, state, weights, mask, reverse):
     """The BPTT Function: out (T, B, H) and the final state tuple."""
     _, _, fn, option = KINDS[kind]
-    options = () if fn is LSTMFunction else (option,)
-    out, *final = fn.apply(x, *state, *weights, *options, mask, reverse, None)
+    options = () if fn == "lstm" else (option,)
+    out, *final = functions[fn].apply(x, *state, *weights, *options, mask, reverse, None)
     return out, tuple(final)
 
 
@@ -81,10 +75,10 @@ def _loss(out, final, w):
 @pytest.mark.parametrize("padding", [None, "right", "left"])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("T,B", [(1, 1), (1, 3), (6, 1), (6, 3)])
-def test_fused_function_equals_the_plain_steps(kind, bias, padding, reverse, T, B):
+def test_fused_function_equals_the_plain_steps(kind, bias, padding, reverse, T, B, functions):
     x, state, weights = _inputs(kind, T, B, bias)
     mask = _mask(padding, T, B)
-    out_f, final_f = _fused(kind, x, state, weights, mask, reverse)
+    out_f, final_f = _fused(functions, kind, x, state, weights, mask, reverse)
     out_p, final_p = _plain(kind, x, state, weights, mask, reverse)
     torch.testing.assert_close(out_f, out_p)
     for a, b in zip(final_f, final_p, strict=True):

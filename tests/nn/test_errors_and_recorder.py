@@ -1,4 +1,5 @@
-"""Bad input gets clear errors; per-step gradients dL/dh_t come out of the BPTT backward."""
+"""Bad input gets clear errors; per-step gradients dL/dh_t come out of the BPTT backward (on both
+engines: the ``engine`` fixture of tests/nn/conftest.py)."""
 
 import math
 
@@ -52,8 +53,8 @@ def test_bad_state_and_arguments():
 
 
 @pytest.mark.parametrize("cls", [rnn.RNN, rnn.LSTM, rnn.GRU])
-def test_no_nan_on_extreme_but_valid_input(cls):
-    layer = cls(4, 8, batch_first=True)
+def test_no_nan_on_extreme_but_valid_input(cls, engine):
+    layer = cls(4, 8, batch_first=True, engine=engine)
     x = torch.randn(2, 50, 4) * 1e4  # saturates every gate
     out, _ = layer(x, lengths=[50, 3])
     out.sum().backward()
@@ -76,8 +77,8 @@ def _unrolled_step_grads(model, x, cell_step):
     return torch.stack([h.grad for h in hs])  # (T, B, H)
 
 
-def test_recorder_equals_autograd_on_unrolled_lstm():
-    lstm = rnn.LSTM(3, 5, batch_first=True)
+def test_recorder_equals_autograd_on_unrolled_lstm(engine):
+    lstm = rnn.LSTM(3, 5, batch_first=True, engine=engine)
     cell = torch.nn.LSTMCell(3, 5)
     cell.load_state_dict({k[:-3]: v for k, v in lstm.state_dict().items()})
     x = torch.randn(2, 9, 3)
@@ -93,9 +94,9 @@ def test_recorder_equals_autograd_on_unrolled_lstm():
     torch.testing.assert_close(rec.grads[("", 0, 0)], ref)
 
 
-def test_recorder_keys_directions_and_padding():
+def test_recorder_keys_directions_and_padding(engine):
     model = torch.nn.Sequential()
-    model.add_module("gru", rnn.GRU(3, 4, num_layers=2, bidirectional=True))
+    model.add_module("gru", rnn.GRU(3, 4, num_layers=2, bidirectional=True, engine=engine))
     x = torch.randn(6, 2, 3)
     rec = StepGradRecorder()
     with rec.attach(model):
@@ -108,7 +109,7 @@ def test_recorder_keys_directions_and_padding():
     assert model.gru._step_recorder is None, "detached after the block"
 
 
-def test_vanilla_rnn_gradient_vanishes_faster_than_lstm():
+def test_vanilla_rnn_gradient_vanishes_faster_than_lstm(engine):
     """The curriculum's claim on a fixed seed: ||dL/dh_1|| over 100 steps, RNN << LSTM."""
     torch.manual_seed(0)
     T = 100
@@ -116,7 +117,7 @@ def test_vanilla_rnn_gradient_vanishes_faster_than_lstm():
     norms = {}
     for cls in (rnn.RNN, rnn.LSTM):
         torch.manual_seed(1)
-        layer = cls(8, 32, batch_first=True)
+        layer = cls(8, 32, batch_first=True, engine=engine)
         rec = StepGradRecorder()
         with rec.attach(layer):
             out, _ = layer(x)

@@ -90,6 +90,11 @@ def load():
         return _state["ops"]
 
 
+def build_error() -> str | None:
+    """Why the extension could not be built or loaded (after a failed :func:`load`), else None."""
+    return _state.get("error")
+
+
 def available() -> bool:
     """Whether the extension builds and loads here (builds it on the first call)."""
     try:
