@@ -78,19 +78,22 @@ def test_native_layer_equals_reference_in_float32(kind, side):
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_row_blocks_and_both_gemm_paths_equal_the_reference(kind):
-    """On two threads each takes a block of batch rows through the whole loop (B = 5: 3 + 2
-    rows); float32 runs MKL's packed GEMM where torch exports it, else ATen's: both paths, with
-    lengths and in reverse (bidirectional)."""
+@pytest.mark.parametrize("B,T,H", [(5, 40, 96), (20, 4, 360)])
+def test_threaded_loops_and_both_gemm_paths_equal_the_reference(kind, B, T, H):
+    """On two threads: a small weight has each thread run the whole loop on a block of batch rows
+    (B = 5: 3 + 2 rows), a large one splits every step (the GEMM by MKL, the fused pass by rows).
+    float32 runs MKL's packed GEMM where torch exports it, else ATen's: both paths, with lengths
+    and in reverse (bidirectional)."""
     skip_without_native()
     ops = native.load()
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        ref, nat = _pair(kind, 4, 96, bidirectional=True)
-        x = torch.randn(40, 5, 4, requires_grad=True)
-        lengths = torch.tensor([40, 7, 33, 1, 40])
-        h0 = torch.randn(2, 5, 96, requires_grad=True)
+        ref, nat = _pair(kind, 4, H, bidirectional=True)
+        x = torch.randn(T, B, 4, requires_grad=True)
+        lengths = torch.randint(1, T + 1, (B,))
+        lengths[0] = T
+        h0 = torch.randn(2, B, H, requires_grad=True)
         hx = (h0, torch.randn_like(h0, requires_grad=True)) if kind == "lstm" else h0
         expected = _run(ref, x, hx, lengths)
         for packed in (True, False):

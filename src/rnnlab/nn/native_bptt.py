@@ -50,9 +50,11 @@ def _c(t: torch.Tensor | None) -> torch.Tensor | None:
 
 def _project(x, w_ih, bias, low):
     """a^x_t = W_ih x_t + bias for every t in one GEMM: (T, B, I) -> (T, B, G*H), fresh memory
-    that the loop overwrites."""
+    that the loop overwrites; and x as (T*B, I) rows (a copy when x was not contiguous, as for
+    batch_first input), which backward reuses for dW_ih."""
     T, B, I = x.shape
-    return precision.addmm(bias, x.reshape(T * B, I), w_ih.t(), low).view(T, B, -1)
+    x2 = x.reshape(T * B, I)
+    return precision.addmm(bias, x2, w_ih.t(), low).view(T, B, -1), x2
 
 
 def _prev_states(hs: torch.Tensor, reverse: bool) -> torch.Tensor:
@@ -77,7 +79,7 @@ class NativeRNNFunction(_NativeFunction):
     @staticmethod
     def _infer(x, h0, w_ih, w_hh, b_ih, b_hh, relu, mask, reverse, rec, low):
         T, B, _ = x.shape
-        gates = _project(x, w_ih, None if b_ih is None else b_ih + b_hh, low)  # (T, B, H)
+        gates, _ = _project(x, w_ih, None if b_ih is None else b_ih + b_hh, low)  # (T, B, H)
         out, h_n = native.load().rnn_forward(
             gates, w_hh.contiguous(), h0.contiguous(), _mask(mask, T, B), relu, reverse, False
         )
@@ -87,12 +89,12 @@ class NativeRNNFunction(_NativeFunction):
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, relu, mask, reverse, rec, low=None):
         T, B, _ = x.shape
         # a^x_t = W_ih x_t + b_ih + b_hh ; the loop turns it into h~_t = phi(a_t)
-        gates = _project(x, w_ih, None if b_ih is None else b_ih + b_hh, low)  # (T, B, H)
+        gates, x2 = _project(x, w_ih, None if b_ih is None else b_ih + b_hh, low)  # (T, B, H)
         m = _mask(mask, T, B)
         out, h_n, hs = native.load().rnn_forward(
             gates, w_hh.contiguous(), h0.contiguous(), m, relu, reverse, True
         )
-        ctx.save_for_backward(x, w_ih, w_hh, gates, hs, m)
+        ctx.save_for_backward(x2, w_ih, w_hh, gates, hs, m)
         ctx.relu, ctx.reverse, ctx.rec, ctx.has_bias, ctx.low = (
             relu, reverse, rec, b_ih is not None, low
         )  # fmt: skip
@@ -101,11 +103,11 @@ class NativeRNNFunction(_NativeFunction):
     @staticmethod
     @once_differentiable
     def backward(ctx, dout, dh_n):
-        x, w_ih, w_hh, gates, hs, m = ctx.saved_tensors
-        T, B, I = x.shape
-        H = w_hh.shape[1]
-        dgates = scratch(gates.shape, x, "dgates")  # (T, B, H) da_t
-        steps = x.new_empty(T, B, H) if ctx.rec is not None else None
+        x2, w_ih, w_hh, gates, hs, m = ctx.saved_tensors
+        T, B, H = gates.shape
+        I = x2.shape[1]
+        dgates = scratch(gates.shape, x2, "dgates")  # (T, B, H) da_t
+        steps = x2.new_empty(T, B, H) if ctx.rec is not None else None
         dh0 = native.load().rnn_backward(
             _c(dout), _c(dh_n), gates, w_hh.contiguous(), m, ctx.relu, ctx.reverse, dgates, steps
         )
@@ -117,7 +119,7 @@ class NativeRNNFunction(_NativeFunction):
         if ctx.needs_input_grad[0]:
             dx = precision.mm(da2, w_ih, ctx.low).view(T, B, I)  # dx_t = da_t W_ih
         if ctx.needs_input_grad[2]:
-            dw_ih = precision.mm(da2.t(), x.reshape(T * B, I), ctx.low)  # sum_t da_t^T x_t
+            dw_ih = precision.mm(da2.t(), x2, ctx.low)  # sum_t da_t^T x_t
         if ctx.needs_input_grad[3]:
             # dW_hh = sum_t da_t^T h_{t-1}
             dw_hh = precision.mm(da2.t(), _prev_states(hs, ctx.reverse), ctx.low)
@@ -134,7 +136,7 @@ class NativeLSTMFunction(_NativeFunction):
     @staticmethod
     def _infer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, reverse, rec, low):
         T, B, _ = x.shape
-        gates = _project(x, w_ih, None if b_ih is None else b_ih + b_hh, low)  # (T, B, 4H)
+        gates, _ = _project(x, w_ih, None if b_ih is None else b_ih + b_hh, low)  # (T, B, 4H)
         out, h_n, c_n = native.load().lstm_forward(
             gates, w_hh.contiguous(), h0.contiguous(), c0.contiguous(), _mask(mask, T, B),
             reverse, False,
@@ -145,23 +147,23 @@ class NativeLSTMFunction(_NativeFunction):
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, reverse, rec, low=None):
         T, B, _ = x.shape
         # a^x_t = W_ih x_t + b_ih + b_hh ; the loop turns it into (i_t, f_t, g_t, o_t)
-        gates = _project(x, w_ih, None if b_ih is None else b_ih + b_hh, low)  # (T, B, 4H)
+        gates, x2 = _project(x, w_ih, None if b_ih is None else b_ih + b_hh, low)  # (T, B, 4H)
         m = _mask(mask, T, B)
         out, h_n, c_n, hs, cs = native.load().lstm_forward(
             gates, w_hh.contiguous(), h0.contiguous(), c0.contiguous(), m, reverse, True
         )
-        ctx.save_for_backward(x, w_ih, w_hh, gates, hs, cs, m)
+        ctx.save_for_backward(x2, w_ih, w_hh, gates, hs, cs, m)
         ctx.reverse, ctx.rec, ctx.has_bias, ctx.low = reverse, rec, b_ih is not None, low
         return out, h_n, c_n
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dout, dh_n, dc_n):
-        x, w_ih, w_hh, gates, hs, cs, m = ctx.saved_tensors
-        T, B, I = x.shape
-        H = w_hh.shape[1]
-        dgates = scratch(gates.shape, x, "dgates")  # (T, B, 4H) da_t
-        steps = x.new_empty(T, B, H) if ctx.rec is not None else None
+        x2, w_ih, w_hh, gates, hs, cs, m = ctx.saved_tensors
+        T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+        I = x2.shape[1]
+        dgates = scratch(gates.shape, x2, "dgates")  # (T, B, 4H) da_t
+        steps = x2.new_empty(T, B, H) if ctx.rec is not None else None
         dh0, dc0 = native.load().lstm_backward(
             _c(dout), _c(dh_n), _c(dc_n), gates, hs, cs, w_hh.contiguous(), m, ctx.reverse,
             dgates, steps,
@@ -174,7 +176,7 @@ class NativeLSTMFunction(_NativeFunction):
         if ctx.needs_input_grad[0]:
             dx = precision.mm(da2, w_ih, ctx.low).view(T, B, I)  # dx_t = da_t W_ih
         if ctx.needs_input_grad[3]:
-            dw_ih = precision.mm(da2.t(), x.reshape(T * B, I), ctx.low)  # sum_t da_t^T x_t
+            dw_ih = precision.mm(da2.t(), x2, ctx.low)  # sum_t da_t^T x_t
         if ctx.needs_input_grad[4]:
             # dW_hh = sum_t da_t^T h_{t-1}
             dw_hh = precision.mm(da2.t(), _prev_states(hs, ctx.reverse), ctx.low)
@@ -207,7 +209,7 @@ class NativeGRUFunction(_NativeFunction):
     def _infer(x, h0, w_ih, w_hh, b_ih, b_hh, reset_after, mask, reverse, rec, low):
         T, B, _ = x.shape
         bias, b_hn = _gru_biases(b_ih, b_hh, reset_after)
-        gates = _project(x, w_ih, bias, low)  # (T, B, 3H)
+        gates, _ = _project(x, w_ih, bias, low)  # (T, B, 3H)
         out, h_n = native.load().gru_forward(
             gates, w_hh.contiguous(), b_hn, h0.contiguous(), _mask(mask, T, B), reset_after,
             reverse, False,
@@ -219,13 +221,13 @@ class NativeGRUFunction(_NativeFunction):
         T, B, _ = x.shape
         bias, b_hn = _gru_biases(b_ih, b_hh, reset_after)
         # a^x_t = W_ix x_t + b (r, z, n) ; the loop turns it into (r_t, z_t, n_t)
-        gates = _project(x, w_ih, bias, low)  # (T, B, 3H)
+        gates, x2 = _project(x, w_ih, bias, low)  # (T, B, 3H)
         m = _mask(mask, T, B)
         # aux (T, B, H): W_hn h_{t-1} + b_hn (reset_after) or r_t * h_{t-1} (reset_before)
         out, h_n, hs, aux = native.load().gru_forward(
             gates, w_hh.contiguous(), b_hn, h0.contiguous(), m, reset_after, reverse, True
         )
-        ctx.save_for_backward(x, w_ih, w_hh, gates, hs, aux, m)
+        ctx.save_for_backward(x2, w_ih, w_hh, gates, hs, aux, m)
         ctx.reset_after, ctx.reverse, ctx.rec = reset_after, reverse, rec
         ctx.has_bias, ctx.low = b_ih is not None, low
         return out, h_n
@@ -233,15 +235,15 @@ class NativeGRUFunction(_NativeFunction):
     @staticmethod
     @once_differentiable
     def backward(ctx, dout, dh_n):
-        x, w_ih, w_hh, gates, hs, aux, m = ctx.saved_tensors
+        x2, w_ih, w_hh, gates, hs, aux, m = ctx.saved_tensors
         reset_after, low = ctx.reset_after, ctx.low
-        T, B, I = x.shape
-        H = w_hh.shape[1]
+        T, B, H = aux.shape
+        I = x2.shape[1]
         H2 = 2 * H
-        dx_gates = scratch(gates.shape, x, "dgates")  # (T, B, 3H): (da_r, da_z, da_n)
+        dx_gates = scratch(gates.shape, x2, "dgates")  # (T, B, 3H): (da_r, da_z, da_n)
         # reset_after: gradients of the recurrent pre-activations (da_r, da_z, da_n * r_t)
-        dh_gates = scratch(gates.shape, x, "dgates_h") if reset_after else None
-        steps = x.new_empty(T, B, H) if ctx.rec is not None else None
+        dh_gates = scratch(gates.shape, x2, "dgates_h") if reset_after else None
+        steps = x2.new_empty(T, B, H) if ctx.rec is not None else None
         dh0 = native.load().gru_backward(
             _c(dout), _c(dh_n), gates, hs, aux, w_hh.contiguous(), m, reset_after, ctx.reverse,
             dx_gates, dh_gates, steps,
@@ -255,7 +257,7 @@ class NativeGRUFunction(_NativeFunction):
         if ctx.needs_input_grad[0]:
             dx = precision.mm(dax2, w_ih, low).view(T, B, I)  # dx_t = da^x_t W_ih
         if ctx.needs_input_grad[2]:
-            dw_ih = precision.mm(dax2.t(), x.reshape(T * B, I), low)  # sum_t da^x_t^T x_t
+            dw_ih = precision.mm(dax2.t(), x2, low)  # sum_t da^x_t^T x_t
         if reset_after:
             dah2 = dh_gates.view(T * B, 3 * H)
             if ctx.needs_input_grad[3]:
