@@ -80,10 +80,9 @@ def test_native_layer_equals_reference_in_float32(kind, side):
 @pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("B,T,H", [(5, 40, 96), (20, 4, 360)])
 def test_threaded_loops_and_both_gemm_paths_equal_the_reference(kind, B, T, H):
-    """On two threads: a small weight has each thread run the whole loop on a block of batch rows
-    (B = 5: 3 + 2 rows), a large one splits every step (the GEMM by MKL, the fused pass by rows).
-    float32 runs MKL's packed GEMM where torch exports it, else ATen's: both paths, with lengths
-    and in reverse (bidirectional)."""
+    """On two threads each thread runs the whole loop on a block of batch rows (B = 5: 3 + 2
+    rows; B = 20 with a weight larger than a core's L2). float32 runs MKL's packed GEMM where
+    torch exports it, else ATen's: both paths, with lengths and in reverse (bidirectional)."""
     skip_without_native()
     ops = native.load()
     threads = torch.get_num_threads()

@@ -142,21 +142,13 @@ constexpr int64_t kParallelMacs = 1 << 20;  // T*B*H*H multiply-adds below this:
 
 struct Blocks {
   int64_t n, rows;  // number of blocks, rows per block (the last may have fewer)
-  bool steps;  // one block, each step's GEMM threaded by MKL and its fused pass by rows()
 };
 
-// Row blocks while the recurrent weight stays in a core's cache (each thread streams all of it
-// at every step); past that, one block whose GEMM MKL splits (each thread streams its share of
-// the weight) and whose fused pass rows() splits, two parallel regions per step (measured at
-// B 64, H 256 and 512, 2 threads: 5-7% faster than row blocks).
-constexpr int64_t kBlockWeightBytes = 512 * 1024;
-
-Blocks blocks(int64_t B, int64_t macs, int64_t weight_bytes) {
+Blocks blocks(int64_t B, int64_t macs) {
   const int64_t threads = at::in_parallel_region() ? 1 : at::get_num_threads();
-  if (B < 2 || threads < 2 || macs < kParallelMacs) return {1, B, false};
-  if (weight_bytes > kBlockWeightBytes) return {1, B, true};
+  if (B < 2 || threads < 2 || macs < kParallelMacs) return {1, B};
   const int64_t rows = (B + std::min(threads, B) - 1) / std::min(threads, B);
-  return {(B + rows - 1) / rows, rows, false};
+  return {(B + rows - 1) / rows, rows};
 }
 
 // f(b0, b1) on every block [b0, b1), the blocks on torch's threads.
@@ -169,19 +161,6 @@ void for_blocks(const Blocks& bl, int64_t B, const F& f) {
   at::parallel_for(0, bl.n, 1, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) f(i * bl.rows, std::min(B, (i + 1) * bl.rows));
   });
-}
-
-// One step's fused pass f(r0, r1) over rows [b0, b1): split across the threads in the
-// per-step mode when there are enough units, else on the calling thread.
-constexpr int64_t kParallelUnits = 4096;
-
-template <typename F>
-void rows(const Blocks& bl, int64_t b0, int64_t b1, int64_t H, const F& f) {
-  if (!bl.steps || (b1 - b0) * H < kParallelUnits) {
-    f(b0, b1);
-    return;
-  }
-  at::parallel_for(b0, b1, (kParallelUnits / 2 + H - 1) / H, f);
 }
 
 // ---- the per-step recurrent GEMM -----------------------------------------------------------
@@ -324,7 +303,7 @@ std::vector<Tensor> rnn_forward_impl(const Tensor& gates, const Tensor& w_hh, co
   Tensor out = output(buf, mask, walk, train);
   T* g = gates.data_ptr<T>();
   T* o = (train && !mask.defined()) ? nullptr : out.data_ptr<T>();
-  const Blocks bl = blocks(B, T_ * BH * H, w_hh.numel() * w_hh.element_size());
+  const Blocks bl = blocks(B, T_ * BH * H);
   const StepGemm<T> gemm(w_hh, /*transpose=*/true, bl.rows, T_);  // (rows, H) @ W_hh^T
   for_blocks(bl, B, [&](int64_t b0, int64_t b1) {
     for (int64_t k = 0; k < T_; ++k) {
@@ -333,10 +312,8 @@ std::vector<Tensor> rnn_forward_impl(const Tensor& gates, const Tensor& w_hh, co
       const T* h_prev = st.prev(k);
       // a_t = a^x_t + W_hh h_{t-1}
       gemm(b1 - b0, gt + b0 * H, H, h_prev + b0 * H, H, 1.0);
-      rows(bl, b0, b1, H, [&](int64_t r0, int64_t r1) {
-        rnn_cells<T, RELU>(gt, h_prev, st.next(k), o ? o + t * BH : nullptr,
-                           m ? m + t * B : nullptr, r0, r1, H);
-      });
+      rnn_cells<T, RELU>(gt, h_prev, st.next(k), o ? o + t * BH : nullptr,
+                         m ? m + t * B : nullptr, b0, b1, H);
     }
   });
   Tensor h_n = final_state(buf, walk, train);
@@ -405,15 +382,13 @@ Tensor rnn_backward_impl(const Tensor& dout, const Tensor& dh_n, const Tensor& g
   T *dg = dgates.data_ptr<T>(), *s = ptr<T>(steps);
   Tensor dh_ = dh_n.defined() ? dh_n.clone() : gates.new_zeros({B, H});  // dL/dh_t, running
   T* dh = dh_.data_ptr<T>();
-  const Blocks bl = blocks(B, T_ * BH * H, w_hh.numel() * w_hh.element_size());
+  const Blocks bl = blocks(B, T_ * BH * H);
   const StepGemm<T> gemm(w_hh, /*transpose=*/false, bl.rows, T_);  // (rows, H) @ W_hh
   for_blocks(bl, B, [&](int64_t b0, int64_t b1) {
     for (int64_t k = T_ - 1; k >= 0; --k) {
       const int64_t t = walk.step(k), o = t * BH;
-      rows(bl, b0, b1, H, [&](int64_t r0, int64_t r1) {
-        rnn_cells_backward<T, RELU>(g + o, d ? d + o : nullptr, dh, dg + o, s ? s + o : nullptr,
-                                    m ? m + t * B : nullptr, r0, r1, H);
-      });
+      rnn_cells_backward<T, RELU>(g + o, d ? d + o : nullptr, dh, dg + o, s ? s + o : nullptr,
+                                  m ? m + t * B : nullptr, b0, b1, H);
       // dh_{t-1} = da_t W_hh  (+ dh_t at padded rows)
       gemm(b1 - b0, dh + b0 * H, H, dg + o + b0 * H, H, 1.0);
     }
@@ -505,7 +480,7 @@ std::vector<Tensor> lstm_forward_impl(const Tensor& gates, const Tensor& w_hh, c
   Tensor out = output(hbuf, mask, walk, train);
   T* g = gates.data_ptr<T>();
   T* o = (train && !mask.defined()) ? nullptr : out.data_ptr<T>();
-  const Blocks bl = blocks(B, T_ * 4 * BH * H, w_hh.numel() * w_hh.element_size());
+  const Blocks bl = blocks(B, T_ * 4 * BH * H);
   const StepGemm<T> gemm(w_hh, /*transpose=*/true, bl.rows, T_);  // (rows, H) @ W_hh^T
   for_blocks(bl, B, [&](int64_t b0, int64_t b1) {
     for (int64_t k = 0; k < T_; ++k) {
@@ -514,10 +489,8 @@ std::vector<Tensor> lstm_forward_impl(const Tensor& gates, const Tensor& w_hh, c
       const T* h_prev = hst.prev(k);
       // a_t = a^x_t + W_hh h_{t-1}
       gemm(b1 - b0, gt + b0 * 4 * H, 4 * H, h_prev + b0 * H, H, 1.0);
-      rows(bl, b0, b1, H, [&](int64_t r0, int64_t r1) {
-        lstm_cells<T>(gt, h_prev, cst.prev(k), hst.next(k), cst.next(k),
-                      o ? o + t * BH : nullptr, m ? m + t * B : nullptr, r0, r1, H);
-      });
+      lstm_cells<T>(gt, h_prev, cst.prev(k), hst.next(k), cst.next(k),
+                    o ? o + t * BH : nullptr, m ? m + t * B : nullptr, b0, b1, H);
     }
   });
   Tensor h_n = final_state(hbuf, walk, train), c_n = final_state(cbuf, walk, train);
@@ -608,17 +581,15 @@ std::vector<Tensor> lstm_backward_impl(const Tensor& dout, const Tensor& dh_n,
   Tensor dh_ = dh_n.defined() ? dh_n.clone() : gates.new_zeros({B, H});  // dL/dh_t, running
   Tensor dc_ = dc_n.defined() ? dc_n.clone() : gates.new_zeros({B, H});  // dL/dc_t, running
   T *dh = dh_.data_ptr<T>(), *dc = dc_.data_ptr<T>();
-  const Blocks bl = blocks(B, T_ * 4 * BH * H, w_hh.numel() * w_hh.element_size());
+  const Blocks bl = blocks(B, T_ * 4 * BH * H);
   const StepGemm<T> gemm(w_hh, /*transpose=*/false, bl.rows, T_);  // (rows, 4H) @ W_hh
   for_blocks(bl, B, [&](int64_t b0, int64_t b1) {
     for (int64_t k = T_ - 1; k >= 0; --k) {
       const int64_t t = walk.step(k);
       T* dgt = dg + t * 4 * BH;  // (B, 4H)
-      rows(bl, b0, b1, H, [&](int64_t r0, int64_t r1) {
-        lstm_cells_backward<T>(g + t * 4 * BH, c + walk.prev(t) * BH, c + walk.next(t) * BH,
-                               d ? d + t * BH : nullptr, dh, dc, dgt, s ? s + t * BH : nullptr,
-                               m ? m + t * B : nullptr, r0, r1, H);
-      });
+      lstm_cells_backward<T>(g + t * 4 * BH, c + walk.prev(t) * BH, c + walk.next(t) * BH,
+                             d ? d + t * BH : nullptr, dh, dc, dgt, s ? s + t * BH : nullptr,
+                             m ? m + t * B : nullptr, b0, b1, H);
       // dh_{t-1} = da_t W_hh  (+ dh_t at padded rows)
       gemm(b1 - b0, dh + b0 * H, H, dgt + b0 * 4 * H, 4 * H, 1.0);
     }
@@ -777,7 +748,7 @@ std::vector<Tensor> gru_forward_impl(const Tensor& gates, const Tensor& w_hh, co
     *an = an_.data_ptr<T>();
   const T* bn = bn_.data_ptr<T>();
   T* o = (train && !mask.defined()) ? nullptr : out.data_ptr<T>();
-  const Blocks bl = blocks(B, T_ * 3 * BH * H, w_hh.numel() * w_hh.element_size());
+  const Blocks bl = blocks(B, T_ * 3 * BH * H);
   // reset_after: (rows, H) @ W_hh^T -> (rows, 3H); before: @ W_h{r,z}^T -> (rows, 2H), then
   // @ W_hn^T -> (rows, H)
   const StepGemm<T> gemm_all(reset_after ? w_hh : w_hh.narrow(0, 0, 2 * H), true, bl.rows, T_);
@@ -793,18 +764,12 @@ std::vector<Tensor> gru_forward_impl(const Tensor& gates, const Tensor& w_hh, co
       // W_hh h_{t-1} (rows, 3H): one GEMM for all three gates (before: W_h{r,z}, (rows, 2H))
       gemm_all(b1 - b0, ah + b0 * GA, GA, h_prev + b0 * H, H, 0.0);
       if (reset_after) {
-        rows(bl, b0, b1, H, [&](int64_t r0, int64_t r1) {
-          gru_cells_after<T>(gt, ah, bn, h_prev, st.next(k), x, ot, mt, r0, r1, H);
-        });
+        gru_cells_after<T>(gt, ah, bn, h_prev, st.next(k), x, ot, mt, b0, b1, H);
       } else {
-        rows(bl, b0, b1, H, [&](int64_t r0, int64_t r1) {
-          gru_cells_before_rz<T>(gt, ah, h_prev, x, r0, r1, H);
-        });
+        gru_cells_before_rz<T>(gt, ah, h_prev, x, b0, b1, H);
         // W_hn (r_t * h_{t-1}) (rows, H): the second, dependent GEMM
         gemm_n(b1 - b0, an + b0 * H, H, x + b0 * H, H, 0.0);
-        rows(bl, b0, b1, H, [&](int64_t r0, int64_t r1) {
-          gru_cells_before_n<T>(gt, an, h_prev, st.next(k), ot, mt, r0, r1, H);
-        });
+        gru_cells_before_n<T>(gt, an, h_prev, st.next(k), ot, mt, b0, b1, H);
       }
     }
   });
@@ -965,12 +930,12 @@ Tensor gru_backward_impl(const Tensor& dout, const Tensor& dh_n, const Tensor& g
   Tensor dh_ = dh_n.defined() ? dh_n.clone() : gates.new_zeros({B, H});  // dL/dh_t, running
   Tensor drh_ = gates.new_zeros({B, H});  // before: d(r h)_t
   T *dh = dh_.data_ptr<T>(), *drh = drh_.data_ptr<T>();
-  const Blocks bl = blocks(B, T_ * 3 * BH * H, w_hh.numel() * w_hh.element_size());
+  const Blocks bl = blocks(B, T_ * 3 * BH * H);
   // reset_after: (rows, 3H) @ W_hh -> (rows, H); before: (rows, 2H) @ W_h{r,z}, (rows, H) @ W_hn
   const StepGemm<T> gemm_all(reset_after ? w_hh : w_hh.narrow(0, 0, 2 * H), false, bl.rows, T_);
   const StepGemm<T> gemm_n(w_hh.narrow(0, 2 * H, H), false, bl.rows, reset_after ? 0 : T_);
   for_blocks(bl, B, [&](int64_t b0, int64_t b1) {
-    const int64_t nr = b1 - b0;
+    const int64_t rows = b1 - b0;
     for (int64_t k = T_ - 1; k >= 0; --k) {
       const int64_t t = walk.step(k);
       const T* gt = g + t * 3 * BH;
@@ -981,23 +946,17 @@ Tensor gru_backward_impl(const Tensor& dout, const Tensor& dh_n, const Tensor& g
       const T* mt = m ? m + t * B : nullptr;
       if (reset_after) {
         T* dght = dgh + t * 3 * BH;
-        rows(bl, b0, b1, H, [&](int64_t r0, int64_t r1) {
-          gru_cells_after_backward<T>(gt, x + t * BH, h_prev, dt, dh, dgt, dght, stp, mt, r0, r1,
-                                      H);
-        });
+        gru_cells_after_backward<T>(gt, x + t * BH, h_prev, dt, dh, dgt, dght, stp, mt, b0, b1,
+                                    H);
         // dh_{t-1} = dh_t z_t + da^h_t W_hh
-        gemm_all(nr, dh + b0 * H, H, dght + b0 * 3 * H, 3 * H, 1.0);
+        gemm_all(rows, dh + b0 * H, H, dght + b0 * 3 * H, 3 * H, 1.0);
       } else {
-        rows(bl, b0, b1, H, [&](int64_t r0, int64_t r1) {
-          gru_cells_before_backward_nz<T>(gt, h_prev, dt, dh, dgt, stp, mt, r0, r1, H);
-        });
+        gru_cells_before_backward_nz<T>(gt, h_prev, dt, dh, dgt, stp, mt, b0, b1, H);
         // d(r h)_t = da_n W_hn
-        gemm_n(nr, drh + b0 * H, H, dgt + b0 * 3 * H + 2 * H, 3 * H, 0.0);
-        rows(bl, b0, b1, H, [&](int64_t r0, int64_t r1) {
-          gru_cells_before_backward_r<T>(gt, h_prev, drh, dh, dgt, r0, r1, H);
-        });
+        gemm_n(rows, drh + b0 * H, H, dgt + b0 * 3 * H + 2 * H, 3 * H, 0.0);
+        gru_cells_before_backward_r<T>(gt, h_prev, drh, dh, dgt, b0, b1, H);
         // dh_{t-1} = dh_t z_t + d(r h)_t r_t + da_{r,z} W_h{r,z}
-        gemm_all(nr, dh + b0 * H, H, dgt + b0 * 3 * H, 3 * H, 1.0);
+        gemm_all(rows, dh + b0 * H, H, dgt + b0 * 3 * H, 3 * H, 1.0);
       }
     }
   });
