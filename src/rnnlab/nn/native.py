@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import sys
 import threading
 from pathlib import Path
 
@@ -55,6 +56,33 @@ def _isa_flags() -> tuple[str, list[str]]:
     return "base", []
 
 
+def _build_path() -> str:
+    """PATH for the build: torch runs ``ninja`` from PATH, and the ninja package puts it beside
+    this Python (a virtual environment's bin/), which is not on PATH when the environment was
+    not activated."""
+    dirs = [os.path.dirname(sys.executable)]
+    try:
+        import ninja
+
+        dirs.insert(0, ninja.BIN_DIR)
+    except (ImportError, AttributeError):
+        pass
+    path = os.environ.get("PATH", "")
+    return os.pathsep.join([*(d for d in dirs if d not in path.split(os.pathsep)), path])
+
+
+def _compile(cpp_extension, isa: str, flags: list[str]) -> None:
+    """Compile csrc/bptt.cpp (or load it from torch's cache) and register its ops."""
+    cpp_extension.load(
+        name=f"rnnlab_native_{isa}",
+        sources=[str(SOURCE)],
+        extra_cflags=["-O3", "-fopenmp", "-fno-trapping-math", "-fno-math-errno", *flags],
+        extra_ldflags=["-fopenmp"],  # torch's own libgomp.so.1 at run time
+        is_python_module=False,
+        verbose=os.environ.get("RNNLAB_NATIVE_VERBOSE", "") == "1",
+    )
+
+
 def load():
     """Build (first use) or load the extension; return ``torch.ops.rnnlab_native``.
 
@@ -70,21 +98,23 @@ def load():
             from torch.utils import cpp_extension
 
             isa, flags = _isa_flags()
-            cpp_extension.load(
-                name=f"rnnlab_native_{isa}",
-                sources=[str(SOURCE)],
-                extra_cflags=["-O3", "-fopenmp", "-fno-trapping-math", "-fno-math-errno", *flags],
-                extra_ldflags=["-fopenmp"],  # torch's own libgomp.so.1 at run time
-                is_python_module=False,
-                verbose=os.environ.get("RNNLAB_NATIVE_VERBOSE", "") == "1",
-            )
+            path, os.environ["PATH"] = os.environ.get("PATH"), _build_path()
+            try:
+                _compile(cpp_extension, isa, flags)
+            finally:
+                if path is None:
+                    del os.environ["PATH"]
+                else:
+                    os.environ["PATH"] = path
             _state["ops"] = torch.ops.rnnlab_native
         except Exception as e:  # noqa: BLE001 (a compiler, ninja or loader failure of any kind)
-            msg = str(e).strip().splitlines()
+            lines = str(e).strip().splitlines()
+            # the compiler's first error line says more than ninja's closing one
+            why = next((ln for ln in lines if ": error:" in ln), lines[-1] if lines else "")
             _state["error"] = (
-                "the native BPTT engine could not be built: "
-                f"{type(e).__name__}: {msg[-1] if msg else ''} (it needs a C++ compiler and the "
-                "ninja package; RNNLAB_NATIVE_VERBOSE=1 shows the build log)"
+                f"the native BPTT engine could not be built: {type(e).__name__}: {why.strip()} "
+                "(it needs a C++ compiler and the ninja package; RNNLAB_NATIVE_VERBOSE=1 shows "
+                "the build log)"
             )
             raise RuntimeError(_state["error"]) from e
         return _state["ops"]
