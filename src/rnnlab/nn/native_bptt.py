@@ -57,6 +57,14 @@ def _project(x, w_ih, bias, low):
     return precision.addmm(bias, x2, w_ih.t(), low).view(T, B, -1), x2
 
 
+def _out(out: torch.Tensor, hs: torch.Tensor, mask, reverse: bool) -> torch.Tensor:
+    """The training output: the op's own buffer with a mask; without one it comes back empty and
+    out_t = h_t is the slice of the (T+1, B, H) state buffer (see csrc/bptt.cpp)."""
+    if mask is not None:
+        return out
+    return hs[:-1] if reverse else hs[1:]
+
+
 def _prev_states(hs: torch.Tensor, reverse: bool) -> torch.Tensor:
     """h_{t-1} of every step t from the (T+1, B, H) state buffer: (T*B, H) (see csrc/bptt.cpp)."""
     T = hs.shape[0] - 1
@@ -94,6 +102,7 @@ class NativeRNNFunction(_NativeFunction):
         out, h_n, hs = native.load().rnn_forward(
             gates, w_hh.contiguous(), h0.contiguous(), m, relu, reverse, True
         )
+        out = _out(out, hs, m, reverse)  # (T, B, H)
         ctx.save_for_backward(x2, w_ih, w_hh, gates, hs, m)
         ctx.relu, ctx.reverse, ctx.rec, ctx.has_bias, ctx.low = (
             relu, reverse, rec, b_ih is not None, low
@@ -152,6 +161,7 @@ class NativeLSTMFunction(_NativeFunction):
         out, h_n, c_n, hs, cs = native.load().lstm_forward(
             gates, w_hh.contiguous(), h0.contiguous(), c0.contiguous(), m, reverse, True
         )
+        out = _out(out, hs, m, reverse)  # (T, B, H)
         ctx.save_for_backward(x2, w_ih, w_hh, gates, hs, cs, m)
         ctx.reverse, ctx.rec, ctx.has_bias, ctx.low = reverse, rec, b_ih is not None, low
         return out, h_n, c_n
@@ -227,6 +237,7 @@ class NativeGRUFunction(_NativeFunction):
         out, h_n, hs, aux = native.load().gru_forward(
             gates, w_hh.contiguous(), b_hn, h0.contiguous(), m, reset_after, reverse, True
         )
+        out = _out(out, hs, m, reverse)  # (T, B, H)
         ctx.save_for_backward(x2, w_ih, w_hh, gates, hs, aux, m)
         ctx.reset_after, ctx.reverse, ctx.rec = reset_after, reverse, rec
         ctx.has_bias, ctx.low = b_ih is not None, low

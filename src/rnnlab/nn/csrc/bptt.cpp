@@ -20,6 +20,8 @@
 //                      (T, B, H) slice, which dW_hh = sum_t da_t^T h_{t-1} needs.
 //   mask (T, B)        1 at real steps, 0 at padding: a padded step keeps the state, outputs
 //                      0, and in backward passes dh (and dc) straight to the step before.
+//   out (T, B, H)      its own buffer, except when training without a mask: then the op
+//                      returns it empty and the caller takes the slice of hs (out_t = h_t).
 // Inference (train=false) keeps no caches: two (B, H) state buffers used in turn, the output.
 
 #define TORCH_ASSERT_ONLY_METHOD_OPERATORS
@@ -249,9 +251,10 @@ std::pair<Tensor, States<T>> states(const Tensor& h0, const Walk& walk, bool tra
   return {buf, States<T>{walk, train, h0.data_ptr<T>(), buf.data_ptr<T>(), B * H}};
 }
 
-// The output: a view of hs when training without a mask (out_t = h_t), else its own buffer.
+// The output's own buffer; empty when training without a mask, where out_t = h_t is a slice of
+// hs that the caller takes (an op's outputs must not alias each other).
 Tensor output(const Tensor& hs, const Tensor& mask, const Walk& walk, bool train) {
-  if (train && !mask.defined()) return hs.narrow(0, walk.reverse ? 0 : 1, walk.T);
+  if (train && !mask.defined()) return hs.new_empty({0});
   return hs.new_empty({walk.T, hs.size(1), hs.size(2)});
 }
 
