@@ -196,7 +196,7 @@ def run_steps(
 
 class _CellBase(nn.Module):
     def __init__(self, input_size, hidden_size, bias, gates, device=None, dtype=None,
-                 engine="rnnlab") -> None:  # fmt: skip
+                 engine="auto") -> None:  # fmt: skip
         super().__init__()
         for name, v in (("input_size", input_size), ("hidden_size", hidden_size)):
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
@@ -256,7 +256,7 @@ class _CellBase(nn.Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
-        return s + ("" if self.engine == "rnnlab" else f", engine={self.engine!r}")
+        return s + ("" if self.engine == "auto" else f", engine={self.engine!r}")
 
 
 class RNNCell(_CellBase):
@@ -267,7 +267,7 @@ class RNNCell(_CellBase):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", device=None, dtype=None,
-                 engine: str = "rnnlab") -> None:  # fmt: skip
+                 engine: str = "auto") -> None:  # fmt: skip
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
@@ -295,7 +295,7 @@ class LSTMCell(_CellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 device=None, dtype=None, engine: str = "rnnlab") -> None:  # fmt: skip
+                 device=None, dtype=None, engine: str = "auto") -> None:  # fmt: skip
         super().__init__(input_size, hidden_size, bias, 4, device, dtype, engine)
 
     def forward(self, input: torch.Tensor, hx=None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -320,7 +320,7 @@ class GRUCell(_CellBase):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  reset_after: bool = True, device=None, dtype=None,
-                 engine: str = "rnnlab") -> None:  # fmt: skip
+                 engine: str = "auto") -> None:  # fmt: skip
         self.reset_after = reset_after
         super().__init__(input_size, hidden_size, bias, 3, device, dtype, engine)
 

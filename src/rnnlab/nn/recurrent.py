@@ -40,7 +40,7 @@ class RNNBase(nn.Module):
             ========  ==============================================================
             rnnlab    our BPTT Functions in plain torch (:mod:`rnnlab.nn.lstm_bptt`
                       ...), the readable reference: any device, any floating dtype,
-                      autocast. The default.
+                      autocast.
             native    the same Functions with the time loop compiled
                       (:mod:`rnnlab.nn.native_bptt`, built on first use): CPU,
                       float32/float64 parameters (under autocast the products over
@@ -49,6 +49,7 @@ class RNNBase(nn.Module):
             auto      native on CPU with float32/float64 parameters outside
                       autocast, when the extension builds (a failed build logs one
                       warning); rnnlab otherwise (GPU, autocast, half precision).
+                      The default.
             torch     PyTorch's fused kernels (oneDNN, cuDNN); no
                       ``reset_after=False``, no variational dropout.
             ========  ==============================================================
@@ -71,7 +72,7 @@ class RNNBase(nn.Module):
         dropout: float = 0.0,
         bidirectional: bool = False,
         padding_side: str = "right",
-        engine: str = "rnnlab",
+        engine: str = "auto",
         variational_dropout: bool = False,
         device=None,
         dtype=None,
@@ -319,7 +320,7 @@ class RNNBase(nn.Module):
             s += f", num_layers={self.num_layers}"
         for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0),
                               ("bidirectional", False), ("padding_side", "right"),
-                              ("engine", "rnnlab"), ("variational_dropout", False)):  # fmt: skip
+                              ("engine", "auto"), ("variational_dropout", False)):  # fmt: skip
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)!r}"
         return s
