@@ -16,7 +16,7 @@ from rnnlab.cli.common import (
 
 def add_demo(sub) -> None:
     p = sub.add_parser("demo", help="RNN vs LSTM vs GRU on parity: who learns which length, "
-                       "and why (about two minutes, no download)",
+                       "and why (about 20 seconds, no download)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
     p.add_argument(
         "--steps", type=positive_int, default=1000, help="training budget per cell and length"

@@ -1,4 +1,4 @@
-"""``rnnlab demo``: why a vanilla RNN forgets and an LSTM or GRU does not, in about two minutes.
+"""``rnnlab demo``: why a vanilla RNN forgets and an LSTM or GRU does not, in about twenty seconds.
 
 1. Train a vanilla RNN, an LSTM and a GRU on parity of bit strings of 1..L bits, for each L,
    with the same budget (:mod:`rnnlab.tasks.dependencies`); score them on strings of exactly L.
@@ -115,7 +115,8 @@ def flow_experiment(
 
 @dataclass
 class DemoConfig:
-    """The demo's defaults fit about two minutes on two cores; ``steps`` is the budget knob."""
+    """The demo's defaults fit about twenty seconds on two cores (with the compiled engine);
+    ``steps`` is the budget knob."""
 
     lengths: tuple[int, ...] = (5, 10, 20, 50)
     steps: int = 1000  # the budget per cell and length (runs stop early once solved)
