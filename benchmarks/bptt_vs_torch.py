@@ -19,14 +19,13 @@ products over all T*B rows with a float32 recurrence (see rnnlab.nn.precision).
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
-from pathlib import Path
 
 import torch
 
 import rnnlab.nn as rnn
+from machine import cpu_name
 
 CONFIGS = {  # name: (B, T, I, H, L, bidirectional)
     "c1": (64, 100, 128, 256, 1, False),
@@ -48,17 +47,6 @@ def _train_step(model, x, low):
 def _infer(model, x, low):
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=low):
         model(x)
-
-
-def cpu_name() -> str:
-    """The CPU's model name (``/proc/cpuinfo`` on Linux), else what ``platform`` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def measure(cfg: str, cell: str, engines: list[str], repeats: int, warmup: int,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import tempfile
@@ -27,23 +26,13 @@ from unittest.mock import patch
 import torch
 
 import rnnlab.nn as rnn
+from machine import cpu_name
 from rnnlab.models import lm_network
 from rnnlab.models.language_model import LMConfig
 from rnnlab.tasks.language_model import LMJob, train_lm
 from rnnlab.train import TrainConfig
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "peers" / "char_lstm.py"
-
-
-def cpu_model() -> str:
-    """The CPU's model name (lscpu's), or the platform's processor string."""
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def run_ours(engine: str, minutes: float, out: Path) -> float:
@@ -78,7 +67,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=2.0, help="training budget of each run")
     args = ap.parse_args()
     torch.set_num_threads(2)
-    print(f"# {cpu_model()}, torch {torch.__version__}, 2 threads, {args.minutes:g} min each, "
+    print(f"# {cpu_name()}, torch {torch.__version__}, 2 threads, {args.minutes:g} min each, "
           "one run at a time")  # fmt: skip
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:

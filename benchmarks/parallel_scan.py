@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -40,23 +39,13 @@ import torch.nn.functional as F
 from torch import nn
 
 import rnnlab.nn as rnn
+from machine import cpu_name
 from rnnlab.data.synthetic import TASKS, stream
 from rnnlab.tasks.dependencies import SOLVED, held_out, score, task_loss
 from rnnlab.text.stream import StreamBatches
 from rnnlab.train.schedules import cosine_factor
 
 MODELS = ("mingru", "minlstm", "lstm", "torch-lstm", "mingru-seq")
-
-
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo, else what ``platform`` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def make_layer(kind: str, I: int, H: int, layers: int = 1, dropout: float = 0.0,
