@@ -191,29 +191,45 @@ class GRUFunction(precision.AutocastFunction):
         # weight, bias and input gradients: single GEMMs over all T*B rows
         dax2 = dx_gates.view(T * B, 3 * H)
         h2 = hs[:T].reshape(T * B, H)
-        dx = dw_ih = dw_hh = db_ih = db_hh = None
+        dx = None
         if ctx.needs_input_grad[0]:
             dx = precision.mm(dax2, w_ih, low).view(T, B, I)  # dx_t = da^x_t W_ih
             if ctx.reverse:
                 dx = dx.flip(0)
-        if ctx.needs_input_grad[2]:
-            dw_ih = precision.mm(dax2.t(), x.reshape(T * B, I), low)  # sum_t da^x_t^T x_t
-        if reset_after:
-            dah2 = dh_gates.view(T * B, 3 * H)
-            if ctx.needs_input_grad[3]:
-                dw_hh = precision.mm(dah2.t(), h2, low)  # sum_t da^h_t^T h_{t-1}
-            if ctx.has_bias:
-                db_hh = dah2.sum(0)
-        else:
-            if ctx.needs_input_grad[3]:
-                dw_hh = torch.cat(
-                    [
-                        precision.mm(dax2[:, :H2].t(), h2, low),  # sum_t da_{r,z}^T h_{t-1}
-                        precision.mm(dax2[:, H2:].t(), aux.view(T * B, H), low),  # da_n^T (r h)_t
-                    ]
-                )
-            if ctx.has_bias:
-                db_hh = dax2.sum(0)
-        if ctx.has_bias:
-            db_ih = dax2.sum(0)
+        dw_ih, dw_hh, db_ih, db_hh = weight_grads(
+            ctx, dax2, dh_gates, x.reshape(T * B, I), h2, aux, reset_after, low
+        )
         return dx, dh, dw_ih, dw_hh, db_ih, db_hh, None, None, None, None, None
+
+
+def weight_grads(ctx, dax2, dh_gates, x2, h2, aux, reset_after: bool, low):
+    """The GRU's weight and bias gradients as single GEMMs over all T*B rows (the reference and
+    the native Functions share them): ``dax2`` (T*B, 3H) and ``dh_gates`` (T, B, 3H; reset_after
+    only, else None) the gradients of the input and recurrent pre-activations, ``x2`` (T*B, I),
+    ``h2`` (T*B, H) h_{t-1}, ``aux`` (T, B, H) r_t h_{t-1} (used when not ``reset_after``).
+    Returns dW_ih (3H, I), dW_hh (3H, H), db_ih, db_hh (3H,) or
+    None where ``ctx.needs_input_grad`` / ``ctx.has_bias`` say they are not needed."""
+    H = h2.shape[1]
+    H2 = 2 * H
+    dw_ih = dw_hh = db_ih = db_hh = None
+    if ctx.needs_input_grad[2]:
+        dw_ih = precision.mm(dax2.t(), x2, low)  # sum_t da^x_t^T x_t
+    if reset_after:
+        dah2 = dh_gates.reshape(-1, 3 * H)  # (T*B, 3H)
+        if ctx.needs_input_grad[3]:
+            dw_hh = precision.mm(dah2.t(), h2, low)  # sum_t da^h_t^T h_{t-1}
+        if ctx.has_bias:
+            db_hh = dah2.sum(0)
+    else:
+        if ctx.needs_input_grad[3]:
+            dw_hh = torch.cat(
+                [
+                    precision.mm(dax2[:, :H2].t(), h2, low),  # sum_t da_{r,z}^T h_{t-1}
+                    precision.mm(dax2[:, H2:].t(), aux.reshape(-1, H), low),  # da_n^T (r h)_t
+                ]
+            )
+        if ctx.has_bias:
+            db_hh = dax2.sum(0)
+    if ctx.has_bias:
+        db_ih = dax2.sum(0)
+    return dw_ih, dw_hh, db_ih, db_hh

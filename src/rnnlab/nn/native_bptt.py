@@ -27,7 +27,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from rnnlab.nn import native, precision
-from rnnlab.nn.gru_bptt import GRUFunction
+from rnnlab.nn.gru_bptt import GRUFunction, weight_grads
 from rnnlab.nn.lstm_bptt import LSTMFunction
 from rnnlab.nn.rnn_bptt import RNNFunction
 from rnnlab.nn.workspace import scratch
@@ -250,7 +250,6 @@ class NativeGRUFunction(_NativeFunction):
         reset_after, low = ctx.reset_after, ctx.low
         T, B, H = aux.shape
         I = x2.shape[1]
-        H2 = 2 * H
         dx_gates = scratch(gates.shape, x2, "dgates")  # (T, B, 3H): (da_r, da_z, da_n)
         # reset_after: gradients of the recurrent pre-activations (da_r, da_z, da_n * r_t)
         dh_gates = scratch(gates.shape, x2, "dgates_h") if reset_after else None
@@ -264,29 +263,12 @@ class NativeGRUFunction(_NativeFunction):
         # weight, bias and input gradients: single GEMMs over all T*B rows
         dax2 = dx_gates.view(T * B, 3 * H)
         h2 = _prev_states(hs, ctx.reverse)  # (T*B, H) h_{t-1}
-        dx = dw_ih = dw_hh = db_ih = db_hh = None
+        dx = None
         if ctx.needs_input_grad[0]:
             dx = precision.mm(dax2, w_ih, low).view(T, B, I)  # dx_t = da^x_t W_ih
-        if ctx.needs_input_grad[2]:
-            dw_ih = precision.mm(dax2.t(), x2, low)  # sum_t da^x_t^T x_t
-        if reset_after:
-            dah2 = dh_gates.view(T * B, 3 * H)
-            if ctx.needs_input_grad[3]:
-                dw_hh = precision.mm(dah2.t(), h2, low)  # sum_t da^h_t^T h_{t-1}
-            if ctx.has_bias:
-                db_hh = dah2.sum(0)
-        else:
-            if ctx.needs_input_grad[3]:
-                dw_hh = torch.cat(
-                    [
-                        precision.mm(dax2[:, :H2].t(), h2, low),  # sum_t da_{r,z}^T h_{t-1}
-                        precision.mm(dax2[:, H2:].t(), aux.view(T * B, H), low),  # da_n^T (r h)_t
-                    ]
-                )
-            if ctx.has_bias:
-                db_hh = dax2.sum(0)
-        if ctx.has_bias:
-            db_ih = dax2.sum(0)
+        dw_ih, dw_hh, db_ih, db_hh = weight_grads(
+            ctx, dax2, dh_gates, x2, h2, aux, reset_after, low
+        )
         return dx, dh0, dw_ih, dw_hh, db_ih, db_hh, None, None, None, None, None
 
 
