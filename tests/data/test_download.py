@@ -161,7 +161,11 @@ def test_fetch_nothing_available_says_what_to_do(env, monkeypatch):
     [
         ({"name": "a/b"}, "bare file name"),
         ({"urls": "https://x"}, "tuple"),
-        ({"urls": ()}, "tuple"),
+        ({"urls": ["https://x"]}, "tuple"),
+        ({"mirror_repacks": ("f.tar", SHA)}, "pair"),
+        ({"mirror_repacks": (("a/f.tar", SHA),)}, "bare file name"),
+        ({"mirror_repacks": (("f.tar", "ABC"),)}, "64"),
+        ({"mirror_repacks": (("f", SHA),)}, "repeat a file name"),
         ({"sha256": "ABC"}, "64"),
         ({"sha256": SHA.upper()}, "lower-case"),
     ],
@@ -170,3 +174,95 @@ def test_remote_file_validates(kwargs, match):
     args = {"name": "f", "urls": ("https://x",), "sha256": SHA, **kwargs}
     with pytest.raises(ValueError, match=match):
         RemoteFile(**args)
+
+
+# ---- files only a mirror holds, and repacks a mirror may hold instead ------------------------
+
+REPACK = b"the same reviews, packed again\n" * 50
+REPACK_SHA = hashlib.sha256(REPACK).hexdigest()
+
+
+@pytest.fixture
+def mirror(env, monkeypatch):
+    """An empty mirror folder sentiment/toy/ (and an empty cache); downloads are refused."""
+    folder = env / "mirror" / "sentiment" / "toy"
+    folder.mkdir(parents=True)
+    monkeypatch.setenv("RNNLAB_DATA", str(env / "mirror"))
+
+    def offline(url, timeout):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr("urllib.request.urlopen", offline)
+    return folder
+
+
+def repacked(urls=("https://example.org/stsa.toy",)):
+    return RemoteFile("stsa.toy", urls, SHA, mirror_repacks=(("toy.tar.gz", REPACK_SHA),))
+
+
+def test_a_repack_is_accepted_from_the_mirror_under_its_own_name_and_sha(mirror):
+    (mirror / "toy.tar.gz").write_bytes(REPACK)
+    assert fetch(repacked(), "sentiment/toy") == mirror / "toy.tar.gz"
+    assert not cache_dir().exists()
+
+
+def test_the_upstream_name_in_the_mirror_comes_first(mirror):
+    (mirror / "toy.tar.gz").write_bytes(REPACK)
+    (mirror / "stsa.toy").write_bytes(PAYLOAD)
+    assert fetch(repacked(), "sentiment/toy") == mirror / "stsa.toy"
+    (mirror / "stsa.toy").write_bytes(PAYLOAD[:-1])  # a corrupt upstream file is an error,
+    with pytest.raises(ChecksumError, match=r"stsa\.toy has sha256"):  # not a fall-through
+        fetch(repacked(), "sentiment/toy")
+
+
+def test_a_repack_with_a_wrong_sha_is_an_error_naming_it(mirror):
+    (mirror / "toy.tar.gz").write_bytes(REPACK[:-1])
+    with pytest.raises(ChecksumError, match=rf"toy\.tar\.gz has sha256 .* expected {REPACK_SHA}"):
+        fetch(repacked(), "sentiment/toy")
+
+
+def test_a_repack_is_accepted_from_the_mirror_only(mirror):
+    # under the repack name in the cache: ignored
+    cached = cache_dir() / "sentiment" / "toy" / "toy.tar.gz"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(REPACK)
+    with pytest.raises(MissingDataError) as info:
+        fetch(repacked(), "sentiment/toy")
+    message = str(info.value)
+    assert "no network" in message and f"toy.tar.gz (sha256 {REPACK_SHA}) into {mirror}" in message
+    # the repack's bytes under the upstream name (mirror or cache): the upstream sha256 applies
+    (mirror / "stsa.toy").write_bytes(REPACK)
+    with pytest.raises(ChecksumError, match=rf"stsa\.toy has sha256 {REPACK_SHA}"):
+        fetch(repacked(), "sentiment/toy")
+    (mirror / "stsa.toy").unlink()
+    (cached.parent / "stsa.toy").write_bytes(REPACK)
+    with pytest.raises(ChecksumError, match="delete it"):
+        fetch(repacked(), "sentiment/toy")
+
+
+def test_a_download_is_checked_against_the_upstream_sha_only(env, source, monkeypatch):
+    monkeypatch.setenv("RNNLAB_DATA", str(env / "empty_mirror"))
+    source.write_bytes(REPACK)  # a server handing out the repack's bytes
+    with pytest.raises(ChecksumError, match="nothing was saved"):
+        fetch(repacked((source.as_uri(),)), "sentiment/toy", progress=False)
+    source.write_bytes(PAYLOAD)
+    path = fetch(repacked((source.as_uri(),)), "sentiment/toy", progress=False)
+    assert path == cache_dir() / "sentiment" / "toy" / "stsa.toy"
+
+
+def test_a_mirror_only_file_says_it_cannot_be_downloaded(mirror, monkeypatch):
+    file = RemoteFile("train.txt.gz", (), SHA)
+    with pytest.raises(MissingDataError) as info:
+        fetch(file, "sentiment/toy")
+    message = str(info.value)
+    assert "train.txt.gz cannot be downloaded: only a data mirror holds it" in message
+    assert f"{mirror}/train.txt.gz (sha256 {SHA})" in message
+    monkeypatch.delenv("RNNLAB_DATA")
+    with pytest.raises(MissingDataError, match=r"RNNLAB_DATA to a mirror with \$RNNLAB_DATA/"):
+        fetch(file, "sentiment/toy")
+    (mirror / "train.txt.gz").write_bytes(PAYLOAD)  # a mirror (or the cache) serves it
+    monkeypatch.setenv("RNNLAB_DATA", str(mirror.parent.parent))
+    assert fetch(file, "sentiment/toy") == mirror / "train.txt.gz"
+    (mirror / "train.txt.gz").write_bytes(b"junk")
+    with pytest.raises(ChecksumError, match="replace it with the data mirror's copy"):
+        fetch(file, "sentiment/toy")

@@ -1,3 +1,4 @@
+import dataclasses
 import hashlib
 import urllib.error
 
@@ -12,13 +13,14 @@ from rnnlab.data.sentiment import parse_sst
 def test_registered_names_and_specs():
     assert data.names() == ["imdb", "review_polarity", "sst2", "sst5"]
     sst2 = data.get("sst2")
-    assert [f.name for f in sst2.files] == [
-        "stsa.binary.train",
-        "stsa.binary.dev",
-        "stsa.binary.test",
-    ]
-    assert all("d61ded09c99c0199d8c5bca946cd65864de2b296" in f.urls[0] for f in sst2.files)
-    assert sst2.subdir == data.get("sst5").subdir == "sentiment/sst"
+    assert [f.name for f in sst2.files] == ["train.txt.gz", "dev.txt", "test.txt"]
+    assert sst2.subdir == data.get("sst5").subdir == "sentiment/sst_trees"
+    assert {name: data.get(name).extra_splits for name in data.names()} == {
+        "imdb": ("unsup",),
+        "review_polarity": (),
+        "sst2": ("phrases",),
+        "sst5": ("phrases",),
+    }
     with pytest.raises(MissingDataError, match="unknown dataset 'sst3'.*sst2"):
         data.get("sst3")
     with pytest.raises(ValueError, match="already registered"):
@@ -71,7 +73,7 @@ def test_load_sst2_offline_says_where_to_put_files(tmp_path, monkeypatch):
     monkeypatch.setattr("urllib.request.urlopen", offline)
     monkeypatch.setenv("RNNLAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("RNNLAB_DATA", raising=False)
-    with pytest.raises(MissingDataError, match=r"stsa\.binary\.train .*RNNLAB_DATA"):
+    with pytest.raises(MissingDataError, match=r"train\.txt\.gz cannot be downloaded.*RNNLAB_DATA"):
         data.load("sst2", "train")
 
 
@@ -81,6 +83,26 @@ def test_load_splits_registered_name_with_dev_override(toy, tmp_path):
     splits = data.load_splits("toy", dev=dev, progress=False)
     assert set(splits) == {"train", "test", "dev"}
     assert splits["dev"].labels == [1] and splits["dev"].label_names == ["neg", "pos"]
+
+
+def test_extra_splits_come_from_load_only(toy, monkeypatch):
+    spec = _REGISTRY.get("toy")
+    parse = spec.parse
+
+    def with_extra(paths):
+        return {**parse(paths), "unsup": ["no label here"]}
+
+    extra = dataclasses.replace(spec, parse=with_extra, extra_splits=("unsup",))
+    monkeypatch.setitem(_REGISTRY._specs, "toy", extra)
+    assert list(data.load_splits("toy", progress=False)) == ["train", "test"]
+    assert data.load("toy", "unsup", progress=False) == ["no label here"]
+    with pytest.raises(ValueError, match=r"toy has splits \['train', 'test', 'unsup'\]"):
+        data.load("toy", "dev")
+    with pytest.raises(ValueError, match="cannot be an extra split too"):
+        dataclasses.replace(spec, extra_splits=("test",))
+    monkeypatch.setitem(_REGISTRY._specs, "toy", dataclasses.replace(extra, parse=parse))
+    with pytest.raises(RuntimeError, match="parser of toy returned splits"):
+        data.load("toy", "train", progress=False)  # a parser must give the extra splits too
 
 
 def test_load_splits_user_file_holds_out_dev(tmp_path):

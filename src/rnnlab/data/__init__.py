@@ -4,6 +4,11 @@ in ``$RNNLAB_DATA``) and loaders for a user's own TSV files and class folders.
 >>> from rnnlab import data
 >>> data.names()
 ['imdb', 'review_polarity', 'sst2', 'sst5']
+
+``load_splits(name)`` gives a dataset's ``train``/``dev``/``test``; ``load(name, split)`` also
+its extra splits: ``load("sst2", "phrases")`` (every labelled phrase of the SST training trees)
+and ``load("imdb", "unsup")`` (the 50,000 unlabelled reviews, a ``list[str]``). The SST tree
+reader is :mod:`rnnlab.data.sst_trees` (:class:`Tree`, :func:`read_trees`).
 """
 
 from rnnlab.data.conll import TaggedSentences
@@ -15,6 +20,7 @@ from rnnlab.data.files import load_folder, load_path, load_tsv
 from rnnlab.data.language_modeling import corpus_names, load_corpora, load_corpus  # LM
 from rnnlab.data.registry import DatasetSpec, get, load, load_splits, names, register
 from rnnlab.data.sentiment import BINARY_LABELS, SST5_LABELS  # registers the sentiment datasets
+from rnnlab.data.sst_trees import Tree, parse_tree, read_trees
 from rnnlab.data.tagging import (  # registers conll2003, conll2000, ud_english_lines
     load_tagged,
     load_tagging_splits,
@@ -32,6 +38,7 @@ __all__ = [
     "BINARY_LABELS",
     "SST5_LABELS",
     "TaggedSentences",
+    "Tree",
     "ChecksumError",
     "Corpus",
     "DataError",
@@ -59,7 +66,9 @@ __all__ = [
     "load_tsv",
     "mirror_dir",
     "names",
+    "parse_tree",
     "read_parallel",
+    "read_trees",
     "register",
     "sha256_file",
     "split_dev",

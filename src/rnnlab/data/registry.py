@@ -1,7 +1,12 @@
 """The dataset registry: a name -> files (URLs, sha256) and the parser that turns them into splits.
 
+A dataset's ``splits`` (``train``, ``dev``, ``test``) are what training and evaluation iterate:
+:func:`load_splits` returns exactly those. Its ``extra_splits`` (SST's ``phrases``, IMDB's
+unlabelled ``unsup`` reviews) are only given by name, by :func:`load`.
+
 >>> from rnnlab import data
 >>> train = data.load("sst2", "train")  # doctest: +SKIP
+>>> phrases = data.load("sst2", "phrases")  # doctest: +SKIP
 >>> # a user file: train + a seeded 10% dev
 >>> splits = data.load_splits("reviews.tsv")  # doctest: +SKIP
 """
@@ -25,7 +30,8 @@ __all__ = ["DatasetSpec", "get", "load", "load_splits", "names", "register"]
 
 logger = logging.getLogger(__name__)
 
-Parser = Callable[[dict[str, Path]], dict[str, LabelledTexts]]
+Split = LabelledTexts | list[str]  # a labelled split, or unlabelled texts (an extra split)
+Parser = Callable[[dict[str, Path]], dict[str, Split]]
 
 
 @dataclass(frozen=True)
@@ -33,19 +39,23 @@ class DatasetSpec:
     """A registered dataset.
 
     ``parse`` receives ``{file name: verified local path}`` for every file in ``files`` and
-    returns ``{split name: LabelledTexts}`` with exactly the splits in ``splits``.
+    returns ``{split name: LabelledTexts}`` with exactly the splits in ``splits`` and
+    ``extra_splits`` (an extra split may be a ``list[str]`` of unlabelled texts).
     """
 
     name: str
     subdir: str  # folder in $RNNLAB_DATA and the cache, e.g. "sentiment/sst"
     files: tuple[RemoteFile, ...]
     parse: Parser
-    splits: tuple[str, ...] = ("train", "dev", "test")
+    splits: tuple[str, ...] = ("train", "dev", "test")  # what load_splits returns
     description: str = ""
+    extra_splits: tuple[str, ...] = ()  # given only by load(name, split): "phrases", "unsup"
 
     def __post_init__(self) -> None:
         if not self.name or not self.files or not self.splits:
             raise ValueError(f"dataset {self.name!r} needs a name, files and splits")
+        if set(self.splits) & set(self.extra_splits):
+            raise ValueError(f"dataset {self.name!r}: a split cannot be an extra split too")
 
 
 Spec = TypeVar("Spec")
@@ -99,30 +109,38 @@ names = _REGISTRY.names  # () -> the registered dataset names, sorted
 get = _REGISTRY.get  # (name) -> spec; MissingDataError listing the known names
 
 
-def _parse_all(spec: DatasetSpec, progress: bool) -> dict[str, LabelledTexts]:
+def _parse_all(spec: DatasetSpec, progress: bool) -> dict[str, Split]:
+    """Every split, ``extra_splits`` included."""
     paths = {f.name: fetch(f, spec.subdir, progress=progress) for f in spec.files}
     splits = spec.parse(paths)
-    if set(splits) != set(spec.splits):
+    if set(splits) != set(spec.splits + spec.extra_splits):
         raise RuntimeError(f"parser of {spec.name} returned splits {sorted(splits)}")
     for split, examples in splits.items():
-        logger.info(
-            "%s/%s: %d examples, per class %s",
-            spec.name,
-            split,
-            len(examples),
-            examples.class_counts(),
-        )
+        if isinstance(examples, LabelledTexts):
+            logger.info(
+                "%s/%s: %d examples, per class %s",
+                spec.name,
+                split,
+                len(examples),
+                examples.class_counts(),
+            )
+        else:
+            logger.info("%s/%s: %d unlabelled texts", spec.name, split, len(examples))
     return splits
 
 
-def load(name: str, split: str = "train", progress: bool = True) -> LabelledTexts:
+def load(name: str, split: str = "train", progress: bool = True) -> Split:
     """One split of a registered dataset, fetched (mirror, cache or download) and verified.
 
     Args:
         name: a registered name (:func:`names`): ``sst2``, ``sst5``, ``review_polarity``,
             ``imdb``.
-        split: one of the dataset's splits, ``"train"``, ``"dev"`` or ``"test"``.
+        split: one of the dataset's splits, ``"train"``, ``"dev"`` or ``"test"``, or one of its
+            extra splits: ``"phrases"`` (sst2, sst5), ``"unsup"`` (imdb).
         progress: show a progress bar if a download is needed.
+
+    Returns:
+        :class:`LabelledTexts`; for imdb's ``"unsup"`` a ``list[str]`` of unlabelled reviews.
 
     Raises:
         MissingDataError: unknown name, or a file that cannot be found or downloaded.
@@ -130,8 +148,9 @@ def load(name: str, split: str = "train", progress: bool = True) -> LabelledText
         InputError (a ValueError): a split the dataset does not have.
     """
     spec = get(name)
-    if split not in spec.splits:
-        raise InputError(f"{name} has splits {list(spec.splits)}, not {split!r}")
+    if split not in spec.splits + spec.extra_splits:
+        known = list(spec.splits + spec.extra_splits)
+        raise InputError(f"{name} has splits {known}, not {split!r}")
     return _parse_all(spec, progress)[split]
 
 
@@ -144,7 +163,8 @@ def load_splits(
 ) -> dict[str, LabelledTexts]:
     """Every split for training on ``source``: a registered name, or a user's file or folder.
 
-    - A registered name gives all its splits (``train``, ``dev``, ``test``).
+    - A registered name gives its splits (``train``, ``dev``, ``test``), never its extra
+      splits (SST's ``phrases``, IMDB's ``unsup``: :func:`load` gives those).
     - A path (see :func:`rnnlab.data.load_path`: a ``text<TAB>label`` TSV or a folder with
       one sub-folder per class) gives ``train`` and ``dev``: ``dev`` is read from the ``dev``
       path if given (its labels must be among the training labels), otherwise a seeded
@@ -159,7 +179,9 @@ def load_splits(
     """
     key = os.fspath(source)
     if key in _REGISTRY:
-        splits = _parse_all(_REGISTRY.get(key), progress)
+        spec = _REGISTRY.get(key)
+        parsed = _parse_all(spec, progress)
+        splits = {split: parsed[split] for split in spec.splits}
         if dev is not None:
             splits["dev"] = load_path(dev, label_names=splits["train"].label_names)
         return splits
