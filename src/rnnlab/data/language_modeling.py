@@ -1,10 +1,10 @@
-"""Language-modelling corpora by name: the registered tiny-shakespeare and Penn Treebank, and
-:func:`load_corpora`, which takes a registered name or a user's path (read as
+"""Language-modelling corpora by name: the registered tiny-shakespeare, Penn Treebank and IMDB
+reviews, and :func:`load_corpora`, which takes a registered name or a user's path (read as
 :mod:`rnnlab.data.corpus` says).
 
 >>> from rnnlab import data
 >>> data.corpus_names()
-['ptb', 'tinyshakespeare']
+['imdb', 'ptb', 'tinyshakespeare']
 
 Registered corpora (fetched like every dataset: ``$RNNLAB_DATA`` mirror, cache, download; sha256
 always checked; a mirror may hold a file gzipped as ``NAME.gz``, whose *decompressed* bytes must
@@ -17,6 +17,17 @@ have the registered sha256):
   by Zaremba et al. 2014): lower-cased, numbers as ``N``, rare words already ``<unk>``, a
   10,000-word vocabulary counting ``<eos>``. Level ``word``; splits ``train``/``dev``/``test``
   (929,589 / 73,760 / 82,430 tokens with one ``<eos>`` per line).
+- ``imdb``: the reviews of the ``imdb`` sentiment dataset (:mod:`rnnlab.data.sentiment`, the
+  same archive), one review per line, tokenised with :func:`rnnlab.text.tokenize` (``"word"``,
+  as the text classifier tokenises, so a language model's vocabulary fits a classifier trained
+  after it). Level ``word``. ``train``: the 50,000 unlabelled reviews, then the classifier's
+  22,500 training reviews (72,500 lines); ``dev``: the classifier's 2,500 dev reviews; ``test``:
+  the 25,000 test reviews, so none of the reviews a classifier is tuned or scored on is in
+  ``train`` (IMDB itself repeats some texts: 370 distinct test texts and 45 dev texts are also
+  among the ``train`` reviews, 266 of those test texts in ``unsup``).
+  Tokenising the ~27M words takes about half a minute; it is done once per process (per
+  archive and level) and shared by later loads, which get new :class:`Corpus` objects around
+  the same token lists.
 
 :class:`Corpus` and the file readers live in :mod:`rnnlab.data.corpus`, the text of a file in
 :mod:`rnnlab.data.text_files`; they are importable from here too.
@@ -24,6 +35,7 @@ have the registered sha256):
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable
@@ -39,11 +51,13 @@ from rnnlab.data.corpus import (
     read_corpus_splits,
     split_tail,
 )
-from rnnlab.data.download import RemoteFile
+from rnnlab.data.download import RemoteFile, fetch, file_key
 from rnnlab.data.errors import MissingDataError
 from rnnlab.data.registry import Registry
+from rnnlab.data.sentiment import IMDB_FILE, parse_aclimdb
 from rnnlab.data.text_files import read_path, read_text
 from rnnlab.errors import InputError
+from rnnlab.text.tokenize import tokenize
 
 __all__ = [
     "Corpus",
@@ -69,15 +83,16 @@ SPLITS = ("train", "dev", "test")
 
 # ----------------------------------------------------------------------------- the registry
 
-Reader = Callable[[dict[str, str], str], dict[str, Corpus]]
+Reader = Callable[[dict[str, str] | dict[str, Path], str], dict[str, Corpus]]
 
 
 @dataclass(frozen=True)
 class CorpusSpec:
     """A registered corpus.
 
-    ``read`` receives ``{file name: text}`` for every file in ``files`` and the level, and returns
-    ``{split: Corpus}`` with exactly the splits in ``splits``.
+    ``read`` receives ``{file name: text}`` for every file in ``files`` (``{file name: verified
+    local path}`` with ``archive``) and the level, and returns ``{split: Corpus}`` with exactly
+    the splits in ``splits``.
     """
 
     name: str
@@ -87,6 +102,7 @@ class CorpusSpec:
     level: str  # the level it is meant for (the default of --level)
     splits: tuple[str, ...] = SPLITS
     description: str = ""
+    archive: bool = False  # the files are archives: read gets their paths, not their text
 
     def __post_init__(self) -> None:
         if not self.name or not self.files or not self.splits:
@@ -102,8 +118,11 @@ get_corpus = _CORPORA.get  # (name) -> spec; MissingDataError listing the known 
 
 
 def _read_registered(spec: CorpusSpec, level: str | None, progress: bool) -> dict[str, Corpus]:
-    texts = {f.name: read_text(f, spec.subdir, progress) for f in spec.files}
-    splits = spec.read(texts, level or spec.level)
+    if spec.archive:
+        sources = {f.name: fetch(f, spec.subdir, progress=progress) for f in spec.files}
+    else:
+        sources = {f.name: read_text(f, spec.subdir, progress) for f in spec.files}
+    splits = spec.read(sources, level or spec.level)
     if set(splits) != set(spec.splits):
         raise RuntimeError(f"reader of {spec.name} returned splits {sorted(splits)}")
     for split, corpus in splits.items():
@@ -241,5 +260,45 @@ register_corpus(
         _read_ptb,
         level="word",
         description="Penn Treebank (Mikolov): 10k-word vocabulary, <eos> per line",
+    )
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _imdb_corpora(key: tuple[str, int, int], level: str) -> dict[str, Corpus]:
+    """The tokenised splits of the aclImdb archive ``key`` (:func:`file_key`), computed once."""
+    reviews = parse_aclimdb(Path(key[0]))
+    texts = {
+        "train": reviews["unsup"] + reviews["train"].texts,
+        "dev": reviews["dev"].texts,
+        "test": reviews["test"].texts,
+    }
+    if level == "char":
+        return {split: Corpus([list(t) for t in ts], "char", "char") for split, ts in texts.items()}
+    one = {}  # one str per distinct token: ~0.2 GB of token lists, not ~1.6 GB
+    return {
+        split: Corpus([[one.setdefault(w, w) for w in _words(t)] for t in ts], "word", "word")
+        for split, ts in texts.items()
+    }
+
+
+def _words(review: str) -> list[str]:
+    return tokenize(review) if review else []  # tokenize refuses empty text
+
+
+def _read_imdb(paths: dict[str, Path], level: str) -> dict[str, Corpus]:
+    cached = _imdb_corpora(file_key(paths[IMDB_FILE.name]), level)
+    return {split: Corpus(list(c.lines), c.level, c.tokenizer) for split, c in cached.items()}
+
+
+register_corpus(
+    CorpusSpec(
+        "imdb",
+        "sentiment/imdb",
+        (IMDB_FILE,),
+        _read_imdb,
+        level="word",
+        description="IMDB reviews (Maas et al. 2011), one per line: 72,500 train incl. unlabelled",
+        archive=True,
     )
 )
