@@ -273,7 +273,10 @@ def test_evaluate_on_a_registered_corpus(trained, data_root, tmp_path):
         (["score", "{words}", "--file", "{tmp}/none.txt"], ["cannot read", "none.txt"]),
         (["score", "{chars}", ""], ["empty text"]),
         (["evaluate", "{words}", "--data", "{tmp}/none.txt"], ["none.txt", "neither a known"]),
-        (["evaluate", "{words}", "--data", "sst2"], ["'sst2' is neither a known corpus (ptb"]),
+        (
+            ["evaluate", "{words}", "--data", "sst2"],
+            ["'sst2' is neither a known corpus (imdb, ptb"],
+        ),
         (["evaluate", "{words}", "--data", "{split_dir}"], ["has no test file"]),
         (["sample", "{tmp}/no_model"], ["no saved model"]),
         (["train", "lm", "--data", "{tmp}/none.txt"], ["neither a known corpus", "ptb"]),

@@ -294,3 +294,35 @@ def test_sizes_and_counts_must_be_positive_integers(argv, capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert f"argument {argv[-2]}: expected a positive integer, got '{argv[-1]}'" in err
+
+
+# ---- transfer from a language model (--pretrained) ---------------------------------------------
+
+
+def test_pretrained_with_encoder_sizes_is_refused(files, tmp_path, capsys):
+    user_error(capsys, ["train", "classify", "--data", files["tsv"], "--pretrained", tmp_path,
+                        "--out", tmp_path / "run", *TINY],
+               "--hidden, --embed: the encoder's sizes come from --pretrained")  # fmt: skip
+    assert not (tmp_path / "run").exists()
+
+
+def test_pretrained_that_is_not_a_language_model(files, tmp_path, capsys):
+    v = Vocab.build([["good", "film"]])
+    clf = TextClassifier(ClassifierConfig(len(v), 2, embed_dim=4, hidden_size=4), v, ["a", "b"])
+    saved.save_config(clf, tmp_path / "clf")
+    save_weights(clf, tmp_path / "clf" / saved.WEIGHTS)
+    user_error(capsys, ["train", "classify", "--data", files["tsv"], "--pretrained",
+                        tmp_path / "clf", "--out", tmp_path / "run", "--epochs", "1",
+                        "--no-progress"],
+               "is a classify model, not a language model")  # fmt: skip
+
+
+def test_pretrained_lm_with_a_vocabulary_option(files, tmp_path, capsys):
+    v = Vocab.build([["good", "film"]])
+    lm = LanguageModel(LMConfig(len(v), embed_dim=4, hidden_size=4, num_layers=1), v)
+    saved.save_config(lm, tmp_path / "lm")
+    save_weights(lm, tmp_path / "lm" / saved.WEIGHTS)
+    user_error(capsys, ["train", "classify", "--data", files["tsv"], "--pretrained",
+                        tmp_path / "lm", "--max-vocab", "100", "--out", tmp_path / "run",
+                        "--epochs", "1", "--no-progress"],
+               "uses its vocabulary: drop --max-vocab")  # fmt: skip

@@ -34,37 +34,69 @@ def add_train(sub) -> None:
     g.add_argument("--level", choices=("word", "char"), default="word", help="token level")
     g.add_argument("--max-vocab", type=int, help="vocabulary size including 4 reserved ids")
     g.add_argument("--min-freq", type=int, default=1, help="drop rarer words (they become <unk>)")
-    g.add_argument("--max-len", type=int, help="keep the last N tokens of longer texts")
+    g.add_argument("--max-len", type=int, help="train on the last N tokens of longer texts")
+    g.add_argument("--eval-max-len", type=int,
+                   help="evaluate and predict on the last N tokens; default: whole "
+                        "texts")  # fmt: skip
+    g.add_argument("--phrases", action=argparse.BooleanOptionalAction, default=True,
+                   help="sst2/sst5: train on every labelled phrase of the training trees, not "
+                        "only whole sentences")  # fmt: skip
     g = p.add_argument_group("model")
     g.add_argument("--model", choices=("rnn", "bow"), default="rnn",
                    help="recurrent model or the bag-of-words baseline")  # fmt: skip
-    g.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="lstm", help="recurrent cell")
-    g.add_argument("--layers", type=int, default=1, help="stacked recurrent layers")
-    g.add_argument("--hidden", type=int, default=128, help="hidden units per direction")
-    g.add_argument("--embed", type=int, default=128, help="embedding size")
+    # the encoder's sizes: given, or the defaults, or (with --pretrained) the language model's
+    unset = argparse.SUPPRESS
+    g.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=unset,
+                   help="recurrent cell (default: lstm)")  # fmt: skip
+    g.add_argument("--layers", type=int, default=unset,
+                   help="stacked recurrent layers (default: 1)")  # fmt: skip
+    g.add_argument("--hidden", type=int, default=unset,
+                   help="hidden units per direction (default: 128)")  # fmt: skip
+    g.add_argument("--embed", type=int, default=unset, help="embedding size (default: 128)")
     g.add_argument("--bidirectional", action="store_true", help="read the text both ways")
     g.add_argument("--dropout", type=float, default=0.5, help="dropout probability")
     g.add_argument("--padding", choices=("pre", "post"), default="pre", help="padding side")
-    g.add_argument("--pooling", choices=("last", "max", "mean"), default="last",
-                   help="sentence vector: last real state, or max/mean over time")  # fmt: skip
+    g.add_argument("--pooling", choices=("last", "max", "mean", "concat"), default="last",
+                   help="text vector: last real state, max/mean over time, or all three "
+                        "(concat)")  # fmt: skip
+    g = p.add_argument_group("transfer from a language model (ULMFiT)")
+    g.add_argument("--pretrained", metavar="LM_RUN",
+                   help="start from a saved language model (rnnlab train lm): its vocabulary, "
+                        "embedding and recurrent layers")  # fmt: skip
+    g.add_argument("--discriminative", type=float, default=2.6,
+                   help="each layer group below trains at 1/this of the rate above it "
+                        "(1: one rate)")  # fmt: skip
+    g.add_argument("--gradual-unfreezing", action=argparse.BooleanOptionalAction, default=True,
+                   help="epoch 1 trains the output layer only, each later epoch one more "
+                        "group from the top")  # fmt: skip
     g = p.add_argument_group("training")
     g.add_argument("--batch-size", type=int, default=32, help="texts per batch")
     add_training_args(g, lr=1e-3, out="runs/classify")
     p.set_defaults(func=cmd_train_classify)
 
 
+ENCODER_DEFAULTS = {"cell": "lstm", "layers": 1, "hidden": 128, "embed": 128}
+
+
 def cmd_train_classify(args) -> int:
-    from rnnlab.models.classifier import ClassifierConfig
+    from rnnlab.models.classifier import ClassifierConfig, FineTuning
     from rnnlab.tasks.classify import ClassifyJob, train_classifier
 
+    given = [f"--{k}" for k in ENCODER_DEFAULTS if hasattr(args, k)]
+    if args.pretrained and given:
+        raise UsageError(f"{', '.join(given)}: the encoder's sizes come from --pretrained")
+    enc = {k: getattr(args, k, d) for k, d in ENCODER_DEFAULTS.items()}
     with as_usage_error():
         job = ClassifyJob(
             data=args.data, out=args.out, dev=args.dev, level=args.level,
             max_vocab=args.max_vocab, min_freq=args.min_freq, max_len=args.max_len,
+            eval_max_len=args.eval_max_len, phrases=args.phrases, pretrained=args.pretrained,
+            fine_tuning=FineTuning(args.discriminative, args.gradual_unfreezing)
+            if args.pretrained else None,
             batch_size=args.batch_size,
             model=ClassifierConfig(
-                vocab_size=1, num_classes=2, model=args.model, cell=args.cell,
-                embed_dim=args.embed, hidden_size=args.hidden, num_layers=args.layers,
+                vocab_size=1, num_classes=2, model=args.model, cell=enc["cell"],
+                embed_dim=enc["embed"], hidden_size=enc["hidden"], num_layers=enc["layers"],
                 bidirectional=args.bidirectional, dropout=args.dropout, padding=args.padding,
                 pooling=args.pooling,
             ),
@@ -109,6 +141,8 @@ def cmd_evaluate(model, args) -> int:
     if args.data in data.names():
         with as_usage_error():  # a split the dataset does not have
             split = data.load(args.data, args.split)
+        if not isinstance(split, data.LabelledTexts):
+            raise UsageError(f"{args.data}/{args.split} has no labels to evaluate against")
     else:
         split = data.load_path(args.data, label_names=model.label_names)
     if split.label_names != model.label_names:

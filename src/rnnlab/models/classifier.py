@@ -7,12 +7,20 @@ Symbols: B batch, T time, E embedding size, H hidden units, D directions, C clas
     s   = [h_last_fwd ; h_first_bwd]              (B, D*H): the state after each text's last
                                                   real token (and, backwards, after its first);
                                                   pooling="max"/"mean": max/mean of h_t over the
-                                                  real steps instead
+                                                  real steps instead; "concat": [last; max; mean]
+                                                  (B, 3*D*H), ULMFiT's concat pooling
     y   = sigmoid(w . dropout(s) + b)             2 classes: P(positive)
     y   = softmax(W dropout(s) + b)               C > 2 classes
 
 The bag-of-words baseline (``model="bow"``) replaces the recurrence by the mean of the embeddings
 over the real tokens: it cannot tell "not long but interesting" from "long but not interesting".
+
+Transfer from a language model (ULMFiT, Howard & Ruder 2018): :meth:`TextClassifier.load_encoder`
+copies a trained :class:`~rnnlab.models.language_model.LanguageModel`'s embedding and recurrent
+layers (same vocabulary, same sizes) into the classifier, and :class:`FineTuning` trains them
+with discriminative learning rates (each layer group below the output layer at 1/factor of the
+rate of the group above it: eta_{l-1} = eta_l / 2.6) and gradual unfreezing (epoch 1 trains only
+the output layer, each later epoch one more group from the top, the embedding last).
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from rnnlab.text.tokenize import LEVELS
 CELLS = {"rnn": rnn.RNN, "lstm": rnn.LSTM, "gru": rnn.GRU}
 MODELS = ("rnn", "bow")
 VOCAB = "vocab.json"  # the vocabulary's file in a saved model directory (rnnlab.saved)
-POOLINGS = ("last", "max", "mean")
+POOLINGS = ("last", "max", "mean", "concat")
 
 
 @dataclass
@@ -76,6 +84,28 @@ class ClassifierConfig:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
 
 
+@dataclass
+class FineTuning:
+    """How a classifier started from a language model is fine-tuned (ULMFiT).
+
+    Layer groups, bottom to top: the embedding, each recurrent layer, the output layer.
+
+    Attributes:
+        discriminative: the group below trains at 1/``discriminative`` of the rate of the group
+            above it (Howard & Ruder: 2.6); 1.0: one rate for all.
+        gradual: gradual unfreezing: in epoch e (from 0) only the top e + 1 groups train; from
+            the epoch that reaches the embedding on, all of them.
+    """
+
+    discriminative: float = 2.6
+    gradual: bool = True
+
+    def __post_init__(self) -> None:
+        d = self.discriminative
+        if isinstance(d, bool) or not isinstance(d, (int, float)) or not 1.0 <= d < 1e6:
+            raise ValueError(f"discriminative must be a number >= 1, got {d!r}")
+
+
 class SequenceClassifier(nn.Module):
     """Embedding -> (stacked, bidirectional) RNN/LSTM/GRU -> last real state -> linear.
 
@@ -98,6 +128,7 @@ class SequenceClassifier(nn.Module):
                 padding_side="left" if c.padding == "pre" else "right",
             )  # fmt: skip
             features = c.hidden_size * (2 if c.bidirectional else 1)
+            features *= 3 if c.pooling == "concat" else 1
         self.out = nn.Linear(features, 1 if c.num_classes == 2 else c.num_classes)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -115,18 +146,65 @@ class SequenceClassifier(nn.Module):
             feats = emb.sum(1) / lengths.to(emb.dtype).unsqueeze(1)  # (B, E)
         else:
             out, state = self.rnn(emb, lengths=lengths)  # out (B, T, D*H), zeros at padding
-            if self.config.pooling == "last":
-                h_n = state[0] if isinstance(state, tuple) else state  # (L*D, B, H)
-                D = 2 if self.config.bidirectional else 1
-                feats = torch.cat(list(h_n[-D:]), dim=-1)  # top layer, every direction: (B, D*H)
-            elif self.config.pooling == "mean":
-                feats = out.sum(1) / lengths.to(out.dtype).unsqueeze(1)  # (B, D*H)
-            else:
-                side = "left" if self.config.padding == "pre" else "right"
-                real = step_mask(lengths, ids.shape[1], side).t().unsqueeze(-1)  # (B, T, 1)
-                feats = out.masked_fill(~real, float("-inf")).amax(1)  # (B, D*H)
+            feats = self._pool(ids, lengths, out, state)
         logits = self.out(self.dropout(feats))
         return logits.squeeze(-1) if self.config.num_classes == 2 else logits
+
+    def _pool(self, ids, lengths, out, state) -> torch.Tensor:
+        """The text vector (B, F) from the top layer's outputs ``out`` (B, T, D*H) and the final
+        ``state`` ((L*D, B, H), or (h, c) for an LSTM), as ``config.pooling`` says."""
+        pooled = []
+        pooling = self.config.pooling
+        if pooling in ("last", "concat"):
+            h_n = state[0] if isinstance(state, tuple) else state  # (L*D, B, H)
+            D = 2 if self.config.bidirectional else 1
+            pooled.append(torch.cat(list(h_n[-D:]), dim=-1))  # top layer, every direction
+        if pooling in ("max", "concat"):
+            side = "left" if self.config.padding == "pre" else "right"
+            real = step_mask(lengths, ids.shape[1], side).t().unsqueeze(-1)  # (B, T, 1)
+            pooled.append(out.masked_fill(~real, float("-inf")).amax(1))  # max_t h_t
+        if pooling in ("mean", "concat"):
+            pooled.append(out.sum(1) / lengths.to(out.dtype).unsqueeze(1))  # mean_t h_t
+        return torch.cat(pooled, dim=-1)  # (B, D*H) or (B, 3*D*H)
+
+    # ---- fine-tuning (the Trainer's optional hooks, rnnlab.train.protocol) -------------------
+    fine_tuning: FineTuning | None = None  # set on an instance to fine-tune a pretrained encoder
+
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """The parameters bottom to top: [embedding], [recurrent layer 1] .. [layer L] (both
+        directions of a layer together), [output layer]; a bag-of-words model has no recurrent
+        groups."""
+        groups: list[list[nn.Parameter]] = [list(self.embedding.parameters())]
+        if self.config.model == "rnn":
+            layers: list[list[nn.Parameter]] = [[] for _ in range(self.config.num_layers)]
+            for name, p in self.rnn.named_parameters():
+                # names as torch.nn's: weight_ih_l{k}, bias_hh_l{k}_reverse, ...
+                layers[int(name.split("_l")[-1].split("_")[0])].append(p)
+            groups += layers
+        groups.append(list(self.out.parameters()))
+        return groups
+
+    def optimizer_groups(self) -> list[dict]:
+        """One optimizer group per layer group with ULMFiT's discriminative rates
+        (``lr_scale = 1 / discriminative^k`` for the group k below the top), or ``[]`` (the
+        Trainer's default: every parameter at the one rate) when not fine-tuning."""
+        if self.fine_tuning is None:
+            return []
+        groups = self.layer_groups()
+        factor = float(self.fine_tuning.discriminative)
+        top = len(groups) - 1
+        # eta_{l-1} = eta_l / factor, the output layer at the run's rate
+        return [{"params": g, "lr_scale": factor ** -(top - k)} for k, g in enumerate(groups)]
+
+    def start_epoch(self, epoch: int) -> None:
+        """Gradual unfreezing: before epoch ``epoch`` (from 0) only the top ``epoch + 1`` layer
+        groups require gradients (all of them when not fine-tuning gradually)."""
+        groups = self.layer_groups()
+        gradual = self.fine_tuning is not None and self.fine_tuning.gradual
+        trainable = min(epoch + 1, len(groups)) if gradual else len(groups)
+        for k, group in enumerate(groups):
+            for p in group:
+                p.requires_grad_(k >= len(groups) - trainable)
 
     def predict_proba(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Class probabilities (B, C): sigmoid for two classes, softmax otherwise."""
@@ -223,6 +301,44 @@ class TextClassifier(SequenceClassifier):
         padding = "pre" if self.config.padding == "pre" else "post"
         ids, lengths = pad_batch(seqs, padding=padding, maxlen=self.max_len, truncating="pre")
         return ids, lengths
+
+    def load_encoder(self, lm: nn.Module) -> None:
+        """Start the embedding and the recurrent layers from a trained language model's.
+
+        Args:
+            lm: a :class:`~rnnlab.models.language_model.LanguageModel` with this classifier's
+                vocabulary (same tokens, same ids) and token level, an embedding of
+                ``config.embed_dim`` and a recurrent stack of the same cell, hidden size and
+                depth (one direction).
+
+        Raises:
+            InputError (a ValueError): a different vocabulary, level or architecture, named.
+        """
+        lc, c = lm.config, self.config
+        if c.model != "rnn":
+            raise InputError("a bag-of-words classifier has no recurrent encoder to start")
+        if lm.vocab.itos != self.vocab.itos:
+            diff = next((i for i, (a, b) in enumerate(zip(lm.vocab.itos, self.vocab.itos,
+                                                          strict=False)) if a != b),
+                        min(len(lm.vocab), len(self.vocab)))  # fmt: skip
+            raise InputError(
+                f"the language model's vocabulary ({len(lm.vocab):,} tokens) is not the "
+                f"classifier's ({len(self.vocab):,}): they first differ at id {diff}; a "
+                "classifier started from a language model must use its vocabulary"
+            )
+        if lm.level != self.level:
+            raise InputError(f"the language model reads {lm.level}s, the classifier {self.level}s")
+        want = {"cell": c.cell, "embed_dim": c.embed_dim, "hidden_size": c.hidden_size,
+                "num_layers": c.num_layers}  # fmt: skip
+        have = {k: getattr(lc, k) for k in want}
+        if want != have or c.bidirectional:
+            raise InputError(
+                f"the language model's encoder is {have} (one direction); the classifier's is "
+                f"{want}{' bidirectional' if c.bidirectional else ''}: they must be the same"
+            )
+        self.embedding.weight.data.copy_(lm.embedding.weight.data)
+        self.embedding.weight.data[0].zero_()  # padding (id 0) embeds to zeros, as padding_idx
+        self.rnn.load_state_dict(lm.rnn.state_dict())
 
     @torch.no_grad()
     def predict(self, texts: list[str], batch_size: int = 256) -> list[Prediction]:

@@ -22,6 +22,14 @@ class TrainableModel(Protocol):
       as plain floats. The trainer calls it on the dev loader once per epoch inside
       `torch.no_grad()` and `model.eval()`, with batches already moved to the model's device; the
       result must hold `TrainConfig.monitor`.
+
+    Optional, found by name:
+
+    - `optimizer_groups()`: the model's own parameter groups, ``[{"params": [...], "lr_scale":
+      s}, ...]``, each trained at ``s`` times the run's learning rate (discriminative rates).
+    - `start_epoch(epoch)`: called before each epoch's steps (also the resumed one), with the
+      0-based epoch; e.g. gradual unfreezing, which must depend on the epoch only so that a
+      resumed run trains the same parameters.
     """
 
     def loss(self, batch: Any) -> torch.Tensor:

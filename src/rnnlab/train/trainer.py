@@ -225,6 +225,9 @@ class Trainer:
         seed = epoch_seed(self.config.seed, state.epoch)
         seed_everything(seed)
         reseed_loader(train_loader, seed, state.epoch)
+        start_epoch = getattr(self.model, "start_epoch", None)
+        if callable(start_epoch):  # e.g. gradual unfreezing: a pure function of the epoch
+            start_epoch(state.epoch)
         self.model.train()
         batches = iter(train_loader)
         if state.step_in_epoch:
@@ -261,7 +264,8 @@ class Trainer:
             for batch in batches:
                 lr = self._lr(state.global_step)
                 for group in optimizer.param_groups:
-                    group["lr"] = lr
+                    # a model's own groups (optimizer_groups) may scale the rate per group
+                    group["lr"] = lr * group.get("lr_scale", 1.0)
                 optimizer.zero_grad(set_to_none=True)
                 with cfg.autocast(self.device):
                     loss = model.loss(to_device(batch, self.device))
@@ -461,8 +465,17 @@ class Trainer:
 
 
 def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """The optimizer named by `config` over the model's trainable parameters."""
-    params = [p for p in model.parameters() if p.requires_grad]
+    """The optimizer named by `config` over the model's trainable parameters.
+
+    A model with an ``optimizer_groups()`` method gives its own parameter groups instead: a list
+    of ``{"params": [...], "lr_scale": s}``, each trained at ``s`` times the run's rate (e.g.
+    discriminative fine-tuning, :meth:`rnnlab.models.classifier.TextClassifier.optimizer_groups`);
+    they may hold parameters frozen for now (``requires_grad`` False: no gradient, no update).
+    """
+    groups = getattr(model, "optimizer_groups", None)
+    params: list = groups() if callable(groups) else []
+    if not params:
+        params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError(f"{type(model).__name__} has no trainable parameters")
     if config.optimizer == "adam":
