@@ -24,13 +24,13 @@ def add_train(sub) -> None:
     """``rnnlab train lm``."""
     p = sub.add_parser(
         "lm",
-        help="language model, word or character level (tinyshakespeare, ptb, any text file)",
+        help="language model, word or character level (tinyshakespeare, ptb, imdb, any text file)",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     g = p.add_argument_group("data")
     g.add_argument("--data", required=True,
-                   help="tinyshakespeare, ptb, a text file (.tokens: WikiText-style) or a folder "
-                        "of *train*/*valid*/*test* files")  # fmt: skip
+                   help="tinyshakespeare, ptb, imdb, a text file (.tokens: WikiText-style) or a "
+                        "folder of *train*/*valid*/*test* files")  # fmt: skip
     g.add_argument("--dev", help="a dev text file; without it: the corpus' dev split or the last "
                                  "--dev-fraction of the training text")  # fmt: skip
     g.add_argument("--dev-fraction", type=float, default=0.1, help="held-out tail of a text file")
@@ -183,7 +183,7 @@ def add_sample_and_score(sub) -> None:
 
 TASK = register(TaskCLI(
     "lm", "a language model", "rnnlab sample or rnnlab score", cmd_evaluate,
-    "--data a registered corpus (tinyshakespeare, ptb) and --split one of its splits, a folder "
-    "of *train*/*valid*/*test* files and --split (dev: the valid file), or a text file; nats and "
-    "bits per token and perplexity",
+    "--data a registered corpus (tinyshakespeare, ptb, imdb) and --split one of its splits, a "
+    "folder of *train*/*valid*/*test* files and --split (dev: the valid file), or a text file; "
+    "nats and bits per token and perplexity",
 ))  # fmt: skip

@@ -1,6 +1,6 @@
 """Language modelling end to end: a corpus in, a saved model directory out.
 
-load the corpus' splits (tinyshakespeare, ptb, a folder of split files, a text file)
+load the corpus' splits (tinyshakespeare, ptb, imdb, a folder of split files, a text file)
 -> Vocab of the training split (ids 0-3 reserved, the rest by frequency)
 -> batches: "stream": the training text as B contiguous rows read bptt tokens at a time, the state
    carried from chunk to chunk and detached (truncated BPTT, Zaremba et al. 2014);
@@ -78,7 +78,7 @@ class EpochDecay:
 class LMJob:
     """Everything ``rnnlab train lm`` takes."""
 
-    data: str = "tinyshakespeare"  # a registered corpus (tinyshakespeare, ptb), a folder or a file
+    data: str = "tinyshakespeare"  # a registered corpus (tinyshakespeare, ptb, imdb), folder, file
     out: str = "runs/lm"
     dev: str | None = None  # a dev file; otherwise the corpus' dev split or its last dev_fraction
     level: str | None = None  # "word" | "char"; None: the corpus' own (word for paths)
