@@ -59,6 +59,9 @@ def add_train(sub) -> None:
     g.add_argument("--pooling", choices=("last", "max", "mean", "concat"), default="last",
                    help="text vector: last real state, max/mean over time, or all three "
                         "(concat)")  # fmt: skip
+    g.add_argument("--init", choices=("torch", "keras"), default="torch",
+                   help="initial weights: PyTorch's defaults or Keras' (Glorot, orthogonal "
+                        "recurrent, forget-gate bias 1)")  # fmt: skip
     g = p.add_argument_group("transfer from a language model (ULMFiT)")
     g.add_argument("--pretrained", metavar="LM_RUN",
                    help="start from a saved language model (rnnlab train lm): its vocabulary, "
@@ -98,7 +101,7 @@ def cmd_train_classify(args) -> int:
                 vocab_size=1, num_classes=2, model=args.model, cell=enc["cell"],
                 embed_dim=enc["embed"], hidden_size=enc["hidden"], num_layers=enc["layers"],
                 bidirectional=args.bidirectional, dropout=args.dropout, padding=args.padding,
-                pooling=args.pooling,
+                pooling=args.pooling, init=args.init,
             ),
             train=train_config(args, monitor="accuracy", mode="max"),
             resume=args.resume,

@@ -35,6 +35,7 @@ from torch import nn
 import rnnlab.nn as rnn
 from rnnlab.errors import InputError
 from rnnlab.metrics import accuracy
+from rnnlab.nn.init import keras_init_
 from rnnlab.nn.lengths import step_mask
 from rnnlab.text import Vocab, pad_batch, tokenize
 from rnnlab.text.tokenize import LEVELS
@@ -43,6 +44,7 @@ CELLS = {"rnn": rnn.RNN, "lstm": rnn.LSTM, "gru": rnn.GRU}
 MODELS = ("rnn", "bow")
 VOCAB = "vocab.json"  # the vocabulary's file in a saved model directory (rnnlab.saved)
 POOLINGS = ("last", "max", "mean", "concat")
+INITS = ("torch", "keras")
 
 
 @dataclass
@@ -60,6 +62,7 @@ class ClassifierConfig:
     dropout: float = 0.5  # on the embeddings, between layers and before the output layer
     padding: str = "pre"  # where batches are padded: "pre" (Keras, IMDB recipe) or "post"
     pooling: str = "last"  # sentence vector: last real state, or max/mean of h_t over real steps
+    init: str = "torch"  # initial weights: PyTorch's defaults, or "keras" (rnnlab.nn.init)
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "embed_dim", "hidden_size", "num_layers"):
@@ -82,6 +85,8 @@ class ClassifierConfig:
             raise ValueError(f"padding must be 'pre' or 'post', got {self.padding!r}")
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
 
 
 @dataclass
@@ -130,6 +135,8 @@ class SequenceClassifier(nn.Module):
             features = c.hidden_size * (2 if c.bidirectional else 1)
             features *= 3 if c.pooling == "concat" else 1
         self.out = nn.Linear(features, 1 if c.num_classes == 2 else c.num_classes)
+        if c.init == "keras":
+            keras_init_(self)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits: (B,) for two classes (log-odds of class 1), else (B, C).
