@@ -102,9 +102,13 @@ def test_discriminative_rates_and_gradual_unfreezing():
         [True, True, True, True],
         [True, True, True, True],
     ]
-    clf.fine_tuning = FineTuning(discriminative=1.0, gradual=False)
-    clf.start_epoch(0)
-    assert all(p.requires_grad for p in clf.parameters())
+    # without gradual unfreezing the hook leaves the parameters alone: a user's freeze holds
+    clf.embedding.weight.requires_grad_(False)
+    for tuning in (FineTuning(discriminative=1.0, gradual=False), None):
+        clf.fine_tuning = tuning
+        clf.start_epoch(0)
+        assert not clf.embedding.weight.requires_grad
+        assert all(p.requires_grad for p in clf.rnn.parameters())
     with pytest.raises(ValueError, match="discriminative"):
         FineTuning(discriminative=0.5)
 

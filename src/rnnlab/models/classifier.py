@@ -205,10 +205,12 @@ class SequenceClassifier(nn.Module):
 
     def start_epoch(self, epoch: int) -> None:
         """Gradual unfreezing: before epoch ``epoch`` (from 0) only the top ``epoch + 1`` layer
-        groups require gradients (all of them when not fine-tuning gradually)."""
+        groups require gradients. Not fine-tuning gradually, nothing is touched (parameters a
+        user froze stay frozen)."""
+        if self.fine_tuning is None or not self.fine_tuning.gradual:
+            return
         groups = self.layer_groups()
-        gradual = self.fine_tuning is not None and self.fine_tuning.gradual
-        trainable = min(epoch + 1, len(groups)) if gradual else len(groups)
+        trainable = min(epoch + 1, len(groups))
         for k, group in enumerate(groups):
             for p in group:
                 p.requires_grad_(k >= len(groups) - trainable)
