@@ -5,7 +5,10 @@ Runs (``--runs``, comma-separated; each trains on ``$RNNLAB_DATA`` and prints a 
 - ``sst2``, ``sst5``: our BiLSTM and our bag-of-words, both trained on every labelled phrase of
   the SST training trees (``phrases``), and TF-IDF (uni+bigram) + logistic regression trained on
   the same phrases (scikit-learn, C picked on dev), all scored on whole test sentences;
-  ``sst2-transfer``, ``sst5-transfer``: the classifier started from ``--pretrained`` (ULMFiT).
+  ``sst2-transfer``, ``sst5-transfer``: the classifier started from ``--pretrained`` (ULMFiT);
+  ``sst2-nolm``, ``sst5-nolm``: the same classifier (the LM's cell and sizes, concat pooling,
+  the same schedule and budget) from random initial weights (Keras' initialisation), to measure
+  what the pretrained LM adds.
 - ``review_polarity``: BiGRU and bag-of-words on Pang & Lee's 2,000 reviews.
 - ``imdb-keras``: the lecture's pipeline exactly: the 5,000 most frequent words (4 of the ids
   reserved), reviews pre-padded / truncated to their last 600 tokens, Embedding(5000, 32) ->
@@ -14,7 +17,8 @@ Runs (``--runs``, comma-separated; each trains on ``$RNNLAB_DATA`` and prints a 
 - ``imdb-scratch``, ``imdb-bow``: our best from-scratch model and the bag-of-words.
 - ``imdb-transfer``: fine-tune the encoder of ``--pretrained`` (a language model trained with
   ``rnnlab train lm --data imdb``) on the 22,500 training reviews, ULMFiT's discriminative rates
-  and gradual unfreezing, concat pooling; whole reviews at test.
+  and gradual unfreezing, concat pooling; whole reviews at test. ``imdb-nolm``: the same
+  classifier and budget without the LM (as ``sst2-nolm``).
 
 With ``--peers``, also runs the plain scikit-learn and PyTorch scripts of ../shared/peers/ on the
 same machine, one at a time (sst_tfidf_lr.py and sst_bilstm.py for SST, imdb_tfidf_lr.py for
@@ -79,7 +83,7 @@ TRANSFER = {  # the classifier head and schedule over a pretrained encoder
     "model": {"pooling": "concat", "dropout": 0.4},
     "sst2": ({"epochs": 6, "patience": 3, "lr": 2e-3}, {"batch_size": 64}),
     "sst5": ({"epochs": 6, "patience": 3, "lr": 2e-3}, {"batch_size": 64}),
-    "imdb": ({"epochs": 4, "lr": 2e-3}, {"max_len": 400, "batch_size": 32}),
+    "imdb": ({"epochs": 5, "lr": 2e-3, "max_minutes": 55}, {"max_len": 400, "batch_size": 32}),
 }
 PEERS = Path(__file__).resolve().parents[2] / "shared" / "peers"
 
@@ -140,14 +144,24 @@ def run_peer(script: str, args: list[str]) -> dict | None:
 
 def rows_of(name: str, pretrained: str | None) -> list[tuple[str, dict, dict, dict]]:
     """The configurations of run ``name``."""
-    if name.endswith("-transfer"):
+    if name.endswith(("-transfer", "-nolm")):
         if pretrained is None:
             sys.exit(f"{name} needs --pretrained LM_RUN")
-        base = name.removesuffix("-transfer")
+        base, kind = name.rsplit("-", 1)
         train, job = TRANSFER[base]
-        job = {**job, "pretrained": pretrained, "fine_tuning": FineTuning()}
-        return [(f"pretrained LM {Path(pretrained).name}, ULMFiT fine-tuning",
-                 TRANSFER["model"], train, job)]  # fmt: skip
+        if kind == "transfer":
+            job = {**job, "pretrained": pretrained, "fine_tuning": FineTuning()}
+            return [(f"pretrained LM {Path(pretrained).name}, ULMFiT fine-tuning",
+                     TRANSFER["model"], train, job)]  # fmt: skip
+        # the same classifier from random weights: the LM's cell and sizes, its vocabulary size
+        lm = json.loads(Path(pretrained, "config.json").read_text())["model"]
+        model = {**TRANSFER["model"], "cell": lm["cell"], "embed_dim": lm["embed_dim"],
+                 "hidden_size": lm["hidden_size"], "num_layers": lm["num_layers"],
+                 "init": "keras"}  # fmt: skip
+        # IMDb: the LM's vocabulary size (its corpus is IMDb); SST: every training word
+        job = {**job, "max_vocab": lm["vocab_size"] if base == "imdb" else None}
+        return [("the same classifier without the LM (Keras' initial weights)", model, train,
+                 job)]  # fmt: skip
     return RUNS[name]
 
 
@@ -157,6 +171,8 @@ def main() -> None:
     ap.add_argument("--pretrained", help="a saved language model for the *-transfer runs")
     ap.add_argument("--peers", action="store_true", help="also run the peer scripts")
     ap.add_argument("--threads", type=int, default=2, help="(default: %(default)s)")
+    ap.add_argument("--keep", metavar="DIR", help="save the trained runs under DIR (default: "
+                    "a temporary directory, removed at the end)")  # fmt: skip
     args = ap.parse_args()
     if not os.environ.get("RNNLAB_DATA"):
         sys.exit("set RNNLAB_DATA to the dataset mirror (../shared/data)")
@@ -165,7 +181,9 @@ def main() -> None:
           f"{args.threads} threads")  # fmt: skip
     print("| run | model | test acc | dev acc | epochs | wall (s) |")
     print("|---|---|---|---|---|---|")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.keep or scratch
+        os.makedirs(tmp, exist_ok=True)
         for name in args.runs.split(","):
             dataset = name.split("-")[0]
             for label, model, train, job in rows_of(name, args.pretrained):
