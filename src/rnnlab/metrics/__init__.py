@@ -7,6 +7,9 @@ Tagging: `entity_scores` (entity-level precision/recall/F1 per type and overall,
 reading of IOB1/IOB2/BIOES spans), `token_accuracy`, span extraction and scheme conversion.
 
 Translation: `corpus_bleu`, `sentence_bleu` (equal to sacreBLEU's), `bleu_breakdown`.
+
+Recognition: `edit_distance` (Levenshtein over tokens), `error_rate` (summed edits over summed
+reference lengths: digit, character or word error rate), `sequence_accuracy`.
 """
 
 from rnnlab.metrics.bleu import (
@@ -30,6 +33,7 @@ from rnnlab.metrics.entities import (
     spans,
     token_accuracy,
 )
+from rnnlab.metrics.error_rate import edit_distance, error_rate, sequence_accuracy
 from rnnlab.metrics.tables import format_confusion_matrix, format_report
 
 __all__ = [
@@ -44,10 +48,13 @@ __all__ = [
     "classification_report",
     "confusion_matrix",
     "convert_tags",
+    "edit_distance",
+    "error_rate",
     "entity_scores",
     "format_entity_table",
     "format_confusion_matrix",
     "format_report",
+    "sequence_accuracy",
     "spans",
     "token_accuracy",
 ]
