@@ -9,6 +9,12 @@ in ``$RNNLAB_DATA``) and loaders for a user's own TSV files and class folders.
 its extra splits: ``load("sst2", "phrases")`` (every labelled phrase of the SST training trees)
 and ``load("imdb", "unsup")`` (the 50,000 unlabelled reviews, a ``list[str]``). The SST tree
 reader is :mod:`rnnlab.data.sst_trees` (:class:`Tree`, :func:`read_trees`).
+
+Speech (:mod:`rnnlab.data.speech`) has its own registry, as tagging and translation have:
+``load_speech("fsdd", "train")`` gives FSDD's recordings as :class:`Utterance` lists;
+``load_speech_folder(path)`` reads any folder of ``<label>_<speaker>_<index>.wav``,
+``split_utterances`` splits by recording number or by speaker, and :class:`DigitStrings` joins
+recordings into seeded strings of spoken digits.
 """
 
 from rnnlab.data.conll import TaggedSentences
@@ -20,6 +26,14 @@ from rnnlab.data.files import load_folder, load_path, load_tsv
 from rnnlab.data.language_modeling import corpus_names, load_corpora, load_corpus  # LM
 from rnnlab.data.registry import DatasetSpec, get, load, load_splits, names, register
 from rnnlab.data.sentiment import BINARY_LABELS, SST5_LABELS  # registers the sentiment datasets
+from rnnlab.data.speech import (  # registers fsdd
+    DigitStrings,
+    Utterance,
+    load_speech,
+    load_speech_folder,
+    speech_names,
+    split_utterances,
+)
 from rnnlab.data.sst_trees import Tree, parse_tree, read_trees
 from rnnlab.data.tagging import (  # registers conll2003, conll2000, ud_english_lines
     load_tagged,
@@ -38,9 +52,11 @@ __all__ = [
     "BINARY_LABELS",
     "SST5_LABELS",
     "TaggedSentences",
+    "Utterance",
     "Tree",
     "ChecksumError",
     "Corpus",
+    "DigitStrings",
     "DataError",
     "DataFormatError",
     "DatasetSpec",
@@ -59,6 +75,8 @@ __all__ = [
     "load_folder",
     "load_path",
     "load_parallel",
+    "load_speech",
+    "load_speech_folder",
     "load_splits",
     "load_tagged",
     "load_tagging_splits",
@@ -71,6 +89,8 @@ __all__ = [
     "read_trees",
     "register",
     "sha256_file",
+    "speech_names",
+    "split_utterances",
     "split_dev",
     "tagging_names",
     "translation_names",
