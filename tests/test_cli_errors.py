@@ -216,7 +216,7 @@ def test_evaluate_help_lists_every_kind_of_model(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     summary = " ".join(capsys.readouterr().out.split())
-    assert "text classifier, language model, sequence tagger, translator" in summary
+    assert "text classifier, language model, sequence tagger, translator, speech model" in summary
 
 
 # ---- the translator's length normalisation -----------------------------------------------------

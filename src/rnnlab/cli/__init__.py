@@ -13,6 +13,10 @@
     rnnlab train tag --data conll2003 --crf --char --out runs/ner
     rnnlab tag runs/ner "Mohan was driving a Maruti"
     rnnlab evaluate runs/ner --data conll2003 --split test
+    rnnlab train speech --data fsdd --spec-augment --out runs/digits
+    rnnlab transcribe runs/digits recording.wav
+    rnnlab train speech --data fsdd --ctc --out runs/strings
+    rnnlab inspect speech runs/strings several_digits.wav --out fig.png
     rnnlab demo                      # RNN vs LSTM vs GRU on parity, pictures in runs/demo
     rnnlab inspect gradient-flow | sensitivity | gates TEXT | summary
     rnnlab bench dependencies --cells rnn,lstm,gru --lengths 10,20,50,100,200
@@ -34,6 +38,8 @@ import traceback
 from rnnlab.cli import classify, insight, lm
 from rnnlab.cli import tag as tag_cli
 from rnnlab.cli import translate as translate_cli
+
+from rnnlab.cli import speech as speech_cli  # isort: skip (registers after the text tasks)
 from rnnlab.cli.common import EXIT_USAGE, TASKS, UsageError, kind_of, load_model
 from rnnlab.errors import UserError
 
@@ -78,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_train(tasks)
     tag_cli.add_train(tasks)
     translate_cli.add_train(tasks)
+    speech_cli.add_train(tasks)
 
     classify.add_predict(sub)
     kinds = ", ".join(task.kind.split(" ", 1)[1] for task in TASKS.values())  # no article
@@ -92,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_sample_and_score(sub)
     tag_cli.add_tag(sub)
     translate_cli.add_translate_and_bleu(sub)
+    speech_cli.add_transcribe(sub)
 
     insight.add_demo(sub)
     insight.add_inspect(sub)

@@ -119,6 +119,9 @@ def add_inspect(sub) -> None:
     p.add_argument("--bidirectional", action="store_true", help="two directions")
     p.add_argument("--max-len", type=positive_int, default=600, help="tokens in the example input")
     p.set_defaults(func=cmd_inspect_summary)
+    from rnnlab.cli import speech as speech_cli
+
+    speech_cli.add_inspect(kinds)  # rnnlab inspect speech MODEL FILE.wav
 
 
 def cmd_inspect_gradient_flow(args) -> int:
