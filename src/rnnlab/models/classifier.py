@@ -35,15 +35,14 @@ from torch import nn
 import rnnlab.nn as rnn
 from rnnlab.errors import InputError
 from rnnlab.metrics import accuracy
+from rnnlab.models.pooling import POOLINGS, pool, pooled_size
 from rnnlab.nn.init import keras_init_
-from rnnlab.nn.lengths import step_mask
 from rnnlab.text import Vocab, pad_batch, tokenize
 from rnnlab.text.tokenize import LEVELS
 
 CELLS = {"rnn": rnn.RNN, "lstm": rnn.LSTM, "gru": rnn.GRU}
 MODELS = ("rnn", "bow")
 VOCAB = "vocab.json"  # the vocabulary's file in a saved model directory (rnnlab.saved)
-POOLINGS = ("last", "max", "mean", "concat")
 INITS = ("torch", "keras")
 
 
@@ -132,8 +131,7 @@ class SequenceClassifier(nn.Module):
                 bidirectional=c.bidirectional, dropout=c.dropout if c.num_layers > 1 else 0.0,
                 padding_side="left" if c.padding == "pre" else "right",
             )  # fmt: skip
-            features = c.hidden_size * (2 if c.bidirectional else 1)
-            features *= 3 if c.pooling == "concat" else 1
+            features = pooled_size(c.hidden_size, c.bidirectional, c.pooling)
         self.out = nn.Linear(features, 1 if c.num_classes == 2 else c.num_classes)
         if c.init == "keras":
             keras_init_(self)
@@ -160,19 +158,8 @@ class SequenceClassifier(nn.Module):
     def _pool(self, ids, lengths, out, state) -> torch.Tensor:
         """The text vector (B, F) from the top layer's outputs ``out`` (B, T, D*H) and the final
         ``state`` ((L*D, B, H), or (h, c) for an LSTM), as ``config.pooling`` says."""
-        pooled = []
-        pooling = self.config.pooling
-        if pooling in ("last", "concat"):
-            h_n = state[0] if isinstance(state, tuple) else state  # (L*D, B, H)
-            D = 2 if self.config.bidirectional else 1
-            pooled.append(torch.cat(list(h_n[-D:]), dim=-1))  # top layer, every direction
-        if pooling in ("max", "concat"):
-            side = "left" if self.config.padding == "pre" else "right"
-            real = step_mask(lengths, ids.shape[1], side).t().unsqueeze(-1)  # (B, T, 1)
-            pooled.append(out.masked_fill(~real, float("-inf")).amax(1))  # max_t h_t
-        if pooling in ("mean", "concat"):
-            pooled.append(out.sum(1) / lengths.to(out.dtype).unsqueeze(1))  # mean_t h_t
-        return torch.cat(pooled, dim=-1)  # (B, D*H) or (B, 3*D*H)
+        side = "left" if self.config.padding == "pre" else "right"
+        return pool(out, state, lengths, self.config.pooling, self.config.bidirectional, side)
 
     # ---- fine-tuning (the Trainer's optional hooks, rnnlab.train.protocol) -------------------
     fine_tuning: FineTuning | None = None  # set on an instance to fine-tune a pretrained encoder

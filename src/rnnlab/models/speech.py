@@ -37,12 +37,11 @@ from rnnlab import audio
 from rnnlab.errors import InputError
 from rnnlab.metrics import accuracy, error_rate, sequence_accuracy
 from rnnlab.models.ctc import ctc_greedy_decode, ctc_prefix_beam_search
-from rnnlab.nn.lengths import step_mask
+from rnnlab.models.pooling import POOLINGS, pool, pooled_size
 
 CELLS = {"rnn": rnn.RNN, "lstm": rnn.LSTM, "gru": rnn.GRU}
 OBJECTIVES = ("classify", "ctc")
 FEATURES = ("logmel", "mfcc")
-POOLINGS = ("last", "max", "mean", "concat")
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 BLANK = "<blank>"  # CTC's blank, output symbol 0
 SILENCE_PEAK = 1e-4  # a recording whose every sample is below this (-80 dBFS) is silence
@@ -143,7 +142,7 @@ class SpeechModel(nn.Module):
         )  # fmt: skip
         features = c.hidden_size * (2 if c.bidirectional else 1)
         if c.objective == "classify":
-            features *= 3 if c.pooling == "concat" else 1
+            features = pooled_size(c.hidden_size, c.bidirectional, c.pooling)
         self.out = nn.Linear(features, c.num_outputs)
         self.augment_generator: torch.Generator | None = None  # SpecAugment's, when training
 
@@ -199,18 +198,7 @@ class SpeechModel(nn.Module):
 
     def _pool(self, out, state, lengths) -> torch.Tensor:
         """One vector per recording (B, D*H) or (B, 3*D*H) from the outputs (B, T', D*H)."""
-        pooled = []
-        pooling = self.config.pooling
-        if pooling in ("last", "concat"):
-            h_n = state[0] if isinstance(state, tuple) else state  # (L*D, B, H)
-            D = 2 if self.config.bidirectional else 1
-            pooled.append(torch.cat(list(h_n[-D:]), dim=-1))
-        if pooling in ("max", "concat"):
-            real = step_mask(lengths, out.shape[1], "right").t().unsqueeze(-1)  # (B, T', 1)
-            pooled.append(out.masked_fill(~real, float("-inf")).amax(1))  # max_t h_t
-        if pooling in ("mean", "concat"):
-            pooled.append(out.sum(1) / lengths.to(out.dtype).unsqueeze(1))  # mean_t h_t
-        return torch.cat(pooled, dim=-1)
+        return pool(out, state, lengths, self.config.pooling, self.config.bidirectional)
 
     # ---- training (rnnlab.train.protocol) --------------------------------------------------
     def loss(self, batch) -> torch.Tensor:
