@@ -40,17 +40,23 @@ def test_config_refuses_bad_values():
         SpeechModel(SpeechConfig(num_outputs=11, objective="ctc"), DIGITS[:9])
 
 
-def test_features_are_the_audio_front_end_per_recording_whatever_the_padding():
-    m = model()
+@pytest.mark.parametrize("features", ["logmel", "mfcc"])
+def test_features_are_the_audio_front_end_per_recording_whatever_the_padding(features):
+    m = model(features=features)
     waves, n, singles = batch([4000, 2400, 800])
     x, lengths = m.features(waves, n)
     c = m.config
     assert lengths.tolist() == [audio.frames_of(k, c.hop_length) for k in (4000, 2400, 800)]
+    opts = {"n_fft": c.n_fft, "hop_length": c.hop_length, "win_length": c.win_length,
+            "n_mels": c.n_mels}  # fmt: skip
     for b, w in enumerate(singles):
-        # x = (log_mel(w) - mean_t) / std_t of the recording alone
-        ref = audio.cmvn(audio.log_mel(w, 8000, n_fft=c.n_fft, hop_length=c.hop_length,
-                                       win_length=c.win_length, n_mels=c.n_mels))  # fmt: skip
-        torch.testing.assert_close(x[b, : lengths[b]], ref)
+        # x = (f(w) - mean_t) / std_t of the recording alone
+        f = (
+            audio.mfcc(w, 8000, n_mfcc=20, **opts)
+            if features == "mfcc"
+            else audio.log_mel(w, 8000, **opts)
+        )
+        torch.testing.assert_close(x[b, : lengths[b]], audio.cmvn(f))
         assert not x[b, lengths[b] :].any()  # padding frames stay zero
 
 

@@ -85,15 +85,16 @@ def add_train(sub) -> None:
         default=500,
         help="--ctc: dev and test strings (test ones from test recordings only)",
     )
-    g.add_argument("--speed-perturb", type=_speeds, default=(0.9, 1.0, 1.1),
+    g.add_argument("--speed-perturb", type=_speeds,
+                   default=(0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2),
                    help="training speed factors (comma-separated; 1 for none)")  # fmt: skip
     g.add_argument("--noise-db", type=float, default=30.0,
                    help="training noise this many dB below the signal (0: none)")  # fmt: skip
     g = p.add_argument_group("model")
-    g.add_argument("--features", choices=("logmel", "mfcc"), default="logmel",
+    g.add_argument("--features", choices=("mfcc", "logmel"), default="mfcc",
                    help="frame features")  # fmt: skip
     g.add_argument("--mels", type=positive_int, default=40, help="mel bands")
-    g.add_argument("--mfcc", type=positive_int, default=13, help="MFCCs with --features mfcc")
+    g.add_argument("--mfcc", type=positive_int, default=20, help="MFCCs with --features mfcc")
     g.add_argument(
         "--stack",
         type=positive_int,

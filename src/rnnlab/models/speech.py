@@ -4,14 +4,14 @@ unaligned).
 Symbols: B batch, N samples, T frames, F features per frame, H hidden units, D directions,
 C classes, V output symbols including the CTC blank (id 0).
 
-    x      = features(wave)                      (T, F): log-mel (or MFCC) every hop, from
+    x      = features(wave)                      (T, F): MFCCs (or log-mel) every hop, from
                                                  rnnlab.audio, per recording (so a batch's
                                                  padding never changes a recording's frames)
     x      = (x - mean_t x) / std_t x            per-utterance mean/variance normalisation
     x      = SpecAugment(x)                      training only, if configured
     x'_t   = [x_{kt} ; ... ; x_{kt+k-1}]         (T/k, kF): k = ``stack`` frames side by side
     h_t    = BiLSTM/GRU(x'_1..x'_t)              stacked, bidirectional
-    classify:  s = pool_t h_t                    (B, D*H): mean / max / last / [last; max; mean]
+    classify:  s = pool_t h_t                    (B, D*H): last / max / mean, or [last; max; mean]
                y = softmax(W dropout(s) + b)     (B, C)
     ctc:       y_t = log_softmax(W h_t + b)      (B, T', V), trained with CTC:
                -log p(l | x) = -log sum_{pi in B^-1(l)} prod_t y_t[pi_t]
@@ -53,10 +53,10 @@ class SpeechConfig:
 
     num_outputs: int  # classes (classify) or output symbols including the blank (ctc)
     objective: str = "classify"  # "classify": one class per recording; "ctc": a symbol string
-    features: str = "logmel"  # "logmel" or "mfcc"
+    features: str = "mfcc"  # "mfcc" or "logmel" (MFCCs generalise better to unseen speakers)
     sample_rate: int = 8000  # every recording is resampled to this rate
     n_mels: int = 40
-    n_mfcc: int = 13  # with features="mfcc"
+    n_mfcc: int = 20  # with features="mfcc"
     win_ms: float = 25.0
     hop_ms: float = 10.0
     stack: int = 1  # frames stacked side by side (and the frame rate divided) before the RNN

@@ -60,7 +60,8 @@ class SpeechJob:
     max_digits: int = 7
     train_strings: int = 4000  # ctc: training strings per epoch (new ones each epoch)
     eval_strings: int = 500  # ctc: dev and test strings (fixed by their seeds)
-    speed_perturb: tuple[float, ...] = (0.9, 1.0, 1.1)  # training speed factors; () for none
+    # training speed factors (pitch and tempo together); () for none
+    speed_perturb: tuple[float, ...] = (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2)
     noise_db: float = 30.0  # training: Gaussian noise this many dB below the signal (0: none)
     batch_size: int = 32
     model: SpeechConfig | None = None  # num_outputs is filled in from the data
