@@ -81,18 +81,17 @@ def test_metric_axioms_on_random_sequences():
         assert abs(len(a) - len(b)) <= d_ab <= max(len(a), len(b))
 
 
-@pytest.mark.parametrize("module", ["editdistance", "jiwer"])
-def test_agrees_with_a_reference_library_when_installed(module):
-    lib = pytest.importorskip(module)
+def test_agrees_with_jiwer():
+    import jiwer  # a test-only dependency: the speech community's WER
+
     rng = random.Random(1)
     refs = [[str(rng.randrange(10)) for _ in range(rng.randrange(1, 8))] for _ in range(200)]
     hyps = [[str(rng.randrange(10)) for _ in range(rng.randrange(0, 8))] for _ in range(200)]
-    if module == "editdistance":
-        for r, h in zip(refs, hyps, strict=True):
-            assert edit_distance(r, h) == lib.eval(r, h)
-    else:
-        expected = lib.wer([" ".join(r) for r in refs], [" ".join(h) for h in hyps])
-        assert error_rate(refs, hyps) == pytest.approx(expected)
+    expected = jiwer.wer([" ".join(r) for r in refs], [" ".join(h) for h in hyps])
+    assert error_rate(refs, hyps) == pytest.approx(expected)
+    for r, h in zip(refs, hyps, strict=True):  # one pair at a time: the edit distance itself
+        if r:
+            assert edit_distance(r, h) == round(jiwer.wer(" ".join(r), " ".join(h) or "") * len(r))
 
 
 # (references, hypotheses, error rate, sequence accuracy), worked by hand
