@@ -15,6 +15,10 @@ Speech (:mod:`rnnlab.data.speech`) has its own registry, as tagging and translat
 ``load_speech_folder(path)`` reads any folder of ``<label>_<speaker>_<index>.wav``,
 ``split_utterances`` splits by recording number or by speaker, and :class:`DigitStrings` joins
 recordings into seeded strings of spoken digits.
+
+Music (:mod:`rnnlab.data.music`) has its own registry too: ``load_music("jsb_chorales",
+"train")`` gives the chorales as ``(T, 88)`` piano rolls (``resolution="quarter"``, ``"8th"``,
+``"16th"``); ``read_midi``, ``write_midi`` and ``load_midi_folder`` read and write MIDI files.
 """
 
 from rnnlab.data.conll import TaggedSentences
@@ -24,6 +28,7 @@ from rnnlab.data.errors import ChecksumError, DataError, DataFormatError, Missin
 from rnnlab.data.examples import LabelledTexts, split_dev
 from rnnlab.data.files import load_folder, load_path, load_tsv
 from rnnlab.data.language_modeling import corpus_names, load_corpora, load_corpus  # LM
+from rnnlab.data.music import load_midi_folder, load_music, music_names, read_midi, write_midi
 from rnnlab.data.registry import DatasetSpec, get, load, load_splits, names, register
 from rnnlab.data.sentiment import BINARY_LABELS, SST5_LABELS  # registers the sentiment datasets
 from rnnlab.data.speech import (  # registers fsdd
@@ -73,6 +78,8 @@ __all__ = [
     "load_corpora",
     "load_corpus",
     "load_folder",
+    "load_midi_folder",
+    "load_music",
     "load_path",
     "load_parallel",
     "load_speech",
@@ -83,8 +90,10 @@ __all__ = [
     "load_translation",
     "load_tsv",
     "mirror_dir",
+    "music_names",
     "names",
     "parse_tree",
+    "read_midi",
     "read_parallel",
     "read_trees",
     "register",
@@ -94,4 +103,5 @@ __all__ = [
     "split_dev",
     "tagging_names",
     "translation_names",
+    "write_midi",
 ]
