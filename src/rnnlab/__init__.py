@@ -12,8 +12,8 @@ __all__ = ["InputError", "UserError", "__version__", "load"]
 
 def load(path, device="cpu"):
     """Restore a saved model directory (config.json, its vocabularies, model.safetensors) on
-    ``device``: the TextClassifier, LanguageModel, SequenceTagger, Seq2Seq or SpeechModel that
-    config.json's ``task`` names.
+    ``device``: the TextClassifier, LanguageModel, SequenceTagger, Seq2Seq, SpeechModel or
+    MusicModel that config.json's ``task`` names.
 
     See :func:`rnnlab.saved.load`.
     """

@@ -17,6 +17,8 @@
     rnnlab transcribe runs/digits recording.wav
     rnnlab train speech --data fsdd --ctc --out runs/strings
     rnnlab inspect speech runs/strings several_digits.wav --out fig.png
+    rnnlab train music --data jsb_chorales --cell gru --out runs/bach
+    rnnlab sample runs/bach --steps 64 --temperature 0.8 --seed 1 --out chorale.mid
     rnnlab demo                      # RNN vs LSTM vs GRU on parity, pictures in runs/demo
     rnnlab inspect gradient-flow | sensitivity | gates TEXT | summary
     rnnlab bench dependencies --cells rnn,lstm,gru --lengths 10,20,50,100,200
@@ -40,6 +42,7 @@ from rnnlab.cli import tag as tag_cli
 from rnnlab.cli import translate as translate_cli
 
 from rnnlab.cli import speech as speech_cli  # isort: skip (registers after the text tasks)
+from rnnlab.cli import music as music_cli  # isort: skip
 from rnnlab.cli.common import EXIT_USAGE, TASKS, UsageError, kind_of, load_model
 from rnnlab.errors import UserError
 
@@ -85,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     tag_cli.add_train(tasks)
     translate_cli.add_train(tasks)
     speech_cli.add_train(tasks)
+    music_cli.add_train(tasks)
 
     classify.add_predict(sub)
     kinds = ", ".join(task.kind.split(" ", 1)[1] for task in TASKS.values())  # no article

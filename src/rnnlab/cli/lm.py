@@ -12,6 +12,7 @@ from rnnlab.cli.common import (
     as_usage_error,
     int_list,
     load_model,
+    positive_int,
     print_saved,
     read_lines,
     register,
@@ -110,6 +111,11 @@ def load_lm(path: str):
 
 
 def cmd_sample(args) -> int:
+    model = load_model(args.model_dir)
+    if model.task == "music":  # the same command for every generative kind
+        from rnnlab.cli import music
+
+        return music.cmd_sample(model, args)
     model = load_lm(args.model_dir)
     for i in range(args.num):
         seed = None if args.seed is None else args.seed + i
@@ -161,9 +167,10 @@ def cmd_evaluate(model, args) -> int:
 
 def add_sample_and_score(sub) -> None:
     """``rnnlab sample MODEL`` and ``rnnlab score MODEL TEXT ...``."""
-    p = sub.add_parser("sample", help="generate text with a trained language model",
+    p = sub.add_parser("sample", help="generate text with a trained language model, or music "
+                                      "(MIDI) with a music model",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
-    p.add_argument("model_dir", help="a directory written by rnnlab train lm")
+    p.add_argument("model_dir", help="a directory written by rnnlab train lm or train music")
     p.add_argument("--prompt", default="", help="the text to continue")
     p.add_argument("--max-tokens", type=int,
                    help="tokens to draw at most; default: 20 words or 200 characters")  # fmt: skip
@@ -171,6 +178,11 @@ def add_sample_and_score(sub) -> None:
     p.add_argument("--top-k", type=int, help="draw among the k most probable tokens only")
     p.add_argument("--seed", type=int, help="the same seed gives the same text")
     p.add_argument("--num", type=int, default=1, help="samples to draw (seeds seed, seed+1, ...)")
+    g = p.add_argument_group("music models")
+    g.add_argument("--steps", type=positive_int, default=64, help="steps to generate")
+    g.add_argument("--out", help="the MIDI file to write (and its piano roll beside it, .png)")
+    g.add_argument("--prime", help="a MIDI file whose first --bars bars start the piece")
+    g.add_argument("--bars", type=positive_int, default=2, help="bars of --prime (4/4)")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("score", help="probability of texts under a trained language model",

@@ -1,0 +1,176 @@
+"""Polyphonic music: a piano roll, one step at a time, each of the 88 keys on or off.
+
+The setting of Boulanger-Lewandowski et al. (2012) and Chung et al. (2014): an RNN/LSTM/GRU
+reads the previous step's multi-hot vector and gives 88 independent Bernoulli probabilities for
+the next one. Symbols: B batch, T steps, K = 88 keys (MIDI 21..108), H hidden units.
+
+    x_0    = 0,  x_t = v_{t-1}                   (B, T, K): the roll shifted one step right
+    h_t    = RNN/LSTM/GRU(dropout(x_1..x_t))     stacked layers
+    z_t    = W dropout(h_t) + b                  (B, T, K) logits
+    p(v_t) = prod_k sigmoid(z_tk)^v_tk (1 - sigmoid(z_tk))^(1 - v_tk)
+
+The metric, as published: the negative log-likelihood per time step,
+
+    NLL = - sum_pieces sum_t log p(v_t | v_<t) / sum_pieces T
+        = (summed binary cross-entropy over the 88 keys and all steps) / (number of steps)
+
+in nats. A batch is ``(rolls (B, T, K) zero-padded on the right, lengths (B,))``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import rnnlab.nn as rnn
+from rnnlab.errors import InputError
+from rnnlab.nn.lengths import step_mask
+
+CELLS = {"rnn": rnn.RNN, "lstm": rnn.LSTM, "gru": rnn.GRU}
+KEYS = 88
+
+
+@dataclass
+class MusicConfig:
+    """Architecture of a :class:`MusicModel`."""
+
+    cell: str = "lstm"
+    hidden_size: int = 256
+    num_layers: int = 1
+    dropout: float = 0.3  # on the inputs, between layers and before the output layer
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {tuple(CELLS)}, got {self.cell!r}")
+        for name in ("hidden_size", "num_layers"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+
+
+def shifted(rolls: torch.Tensor) -> torch.Tensor:
+    """The inputs of the next-step model: x_t = v_{t-1}, x_0 = 0. (B, T, K) -> (B, T, K)."""
+    return torch.cat([torch.zeros_like(rolls[:, :1]), rolls[:, :-1]], dim=1)
+
+
+class MusicModel(nn.Module):
+    """Next-step piano-roll model with 88 independent sigmoid outputs (see the module)."""
+
+    task = "music"  # config.json's "task" (rnnlab.saved.MODELS)
+
+    def __init__(self, config: MusicConfig, steps_per_quarter: int = 1) -> None:
+        super().__init__()
+        c = self.config = config
+        self.steps_per_quarter = steps_per_quarter  # the grid the model was trained on
+        self.dropout = nn.Dropout(c.dropout)
+        self.rnn = CELLS[c.cell](KEYS, c.hidden_size, num_layers=c.num_layers, batch_first=True,
+                                 dropout=c.dropout if c.num_layers > 1 else 0.0)  # fmt: skip
+        self.out = nn.Linear(c.hidden_size, KEYS)
+
+    def forward(self, rolls: torch.Tensor, lengths: torch.Tensor | None = None, state=None):
+        """Logits of every step given the steps before it: (B, T, K), and the final state.
+
+        Args:
+            rolls: (B, T, 88) multi-hot (0/1), zero-padded after each piece's ``lengths``.
+            lengths: (B,) real steps; None: all T.
+            state: a recurrent state to continue from (then the input of step 0 is
+                ``rolls[:, 0]`` itself, not zeros: see :meth:`sample`).
+        """
+        if rolls.dim() != 3 or rolls.shape[-1] != KEYS:
+            raise ValueError(f"rolls must be (B, T, {KEYS}), got {tuple(rolls.shape)}")
+        x = shifted(rolls) if state is None else rolls  # (B, T, K)
+        out, state = self.rnn(self.dropout(x), state, lengths=lengths)  # (B, T, H)
+        return self.out(self.dropout(out)), state  # z_t = W h_t + b
+
+    def summed_nll(self, rolls: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """- sum over real steps and keys of log p(v_t | v_<t): a 0-d tensor (nats)."""
+        logits, _ = self(rolls, lengths)
+        real = step_mask(lengths, rolls.shape[1], "right").t().unsqueeze(-1)  # (B, T, 1)
+        bce = F.binary_cross_entropy_with_logits(logits, rolls, reduction="none")  # (B, T, K)
+        return (bce * real).sum()
+
+    # ---- training (rnnlab.train.protocol) --------------------------------------------------
+    def loss(self, batch) -> torch.Tensor:
+        """NLL per time step of the batch: summed BCE over keys, mean over its real steps."""
+        rolls, lengths = batch
+        return self.summed_nll(rolls, lengths) / lengths.sum()
+
+    @torch.no_grad()
+    def evaluate(self, loader: Iterable) -> dict[str, float]:
+        """``{"loss": NLL per time step, "nll": the same}`` over every step of ``loader``."""
+        total, steps = 0.0, 0
+        for rolls, lengths in loader:
+            total += float(self.summed_nll(rolls, lengths))
+            steps += int(lengths.sum())
+        if steps == 0:
+            raise ValueError("evaluate(): the loader yielded no steps")
+        return {"loss": total / steps, "nll": total / steps}
+
+    @torch.no_grad()
+    def nll(self, pieces: Sequence[torch.Tensor]) -> float:
+        """NLL per time step (nats) of ``pieces`` ((T_i, 88) each), one piece at a time."""
+        was_training = self.training
+        self.eval()
+        try:
+            device = self.out.weight.device
+            total = sum(float(self.summed_nll(p[None].to(device), torch.tensor([len(p)])))
+                        for p in pieces)  # fmt: skip
+        finally:
+            self.train(was_training)
+        steps = sum(len(p) for p in pieces)
+        if steps == 0:
+            raise InputError("no steps to score: the pieces are empty")
+        return total / steps
+
+    @torch.no_grad()
+    def sample(self, steps: int, temperature: float = 1.0, seed: int | None = None,
+               prime: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+        """A piano roll (T0 + steps, 88): ``prime`` (T0, 88; default none) then ``steps`` new
+        steps, each key drawn from Bernoulli(sigmoid(z_tk / temperature)) given the steps
+        before it (temperature 0: every key whose probability exceeds 1/2)."""
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise InputError(f"steps must be a positive int, got {steps!r}")
+        if temperature < 0:
+            raise InputError(f"temperature must be >= 0, got {temperature}")
+        if prime is not None and (prime.dim() != 2 or prime.shape[1] != KEYS):
+            raise InputError(f"prime must be a (T, {KEYS}) roll, got {tuple(prime.shape)}")
+        was_training = self.training
+        self.eval()
+        g = torch.Generator().manual_seed(seed) if seed is not None else None
+        device = self.out.weight.device
+        try:
+            past = [] if prime is None else list(prime.float())
+            x = torch.zeros(1, 1, KEYS, device=device)  # x_0 = 0
+            state = None
+            for v in past:  # read the prime: its steps are the inputs of the next steps
+                _, state = self.rnn(x, state)
+                x = v.view(1, 1, KEYS).to(device)
+            new = []
+            for _ in range(steps):
+                out, state = self.rnn(x, state)
+                z = self.out(out)[0, 0].cpu()  # (K,)
+                if temperature == 0:
+                    v = (z > 0).float()
+                else:
+                    v = torch.bernoulli(torch.sigmoid(z / temperature), generator=g)
+                new.append(v)
+                x = v.view(1, 1, KEYS).to(device)
+        finally:
+            self.train(was_training)
+        return torch.stack(past + new)  # (T0 + steps, K)
+
+    # ---- a saved model directory (rnnlab.saved) -------------------------------------------
+    def to_saved(self) -> tuple[dict, dict]:
+        """``config.json``'s fields (architecture, time grid); no other files."""
+        return {"model": asdict(self.config), "steps_per_quarter": self.steps_per_quarter}, {}
+
+    @classmethod
+    def from_saved(cls, config: dict, files) -> MusicModel:
+        """The model :meth:`to_saved` describes, with fresh weights."""
+        return cls(MusicConfig(**config["model"]), int(config.get("steps_per_quarter", 1)))

@@ -1,0 +1,55 @@
+"""rnnlab train music, rnnlab sample and rnnlab evaluate on a music model, through the real entry
+point, on a tiny JSON of one four-bar chorale."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rnnlab.cli import main
+from rnnlab.data.music import read_midi
+
+CHORDS = [[48, 55, 64], [53, 57, 65], [55, 59, 62], [48, 55, 64]]
+CHORALE = [CHORDS[i // 4] + [72 + (i % 5)] for i in range(16)]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("cli_music")
+    data = root / "one.json"
+    data.write_text(json.dumps({"train": [CHORALE, CHORALE[::-1]], "valid": [CHORALE],
+                                "test": [CHORALE]}))  # fmt: skip
+    code = main(["train", "music", "--data", str(data), "--cell", "gru", "--hidden", "16",
+                 "--epochs", "3", "--no-progress", "--out", str(root / "run")])  # fmt: skip
+    assert code == 0
+    return root / "run", data
+
+
+def test_sample_writes_midi_and_its_piano_roll(run, tmp_path, capsys):
+    out = tmp_path / "piece.mid"
+    assert main(["sample", str(run[0]), "--steps", "12", "--seed", "1", "--out", str(out)]) == 0
+    assert read_midi(out).shape[0] <= 12 and out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    assert "wrote" in capsys.readouterr().out
+    primed = tmp_path / "primed.mid"
+    code = main(["sample", str(run[0]), "--steps", "4", "--seed", "1", "--prime", str(out),
+                 "--bars", "1", "--out", str(primed)])  # fmt: skip
+    assert code == 0
+    assert "(8 steps" in capsys.readouterr().out  # one 4/4 bar of the prime + 4 new steps
+
+
+def test_evaluate_prints_the_nll_per_time_step(run, capsys):
+    assert main(["evaluate", str(run[0]), "--data", str(run[1]), "--split", "test"]) == 0
+    out = capsys.readouterr().out
+    assert "(1 pieces, 16 steps): NLL per time step" in out
+
+
+def test_sample_without_out_and_a_bad_split_are_one_line_errors(run, capsys):
+    for argv, message in (
+        (["sample", str(run[0])], "--out"),
+        (["evaluate", str(run[0]), "--data", str(run[1]), "--split", "nope"], "nope"),
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("rnnlab: error:") and message in err and len(err.splitlines()) == 1
