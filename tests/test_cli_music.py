@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from rnnlab.audio import read_wav
 from rnnlab.cli import main
 from rnnlab.data.music import read_midi
 
@@ -34,9 +35,11 @@ def test_sample_writes_midi_and_its_piano_roll(run, tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
     primed = tmp_path / "primed.mid"
     code = main(["sample", str(run[0]), "--steps", "4", "--seed", "1", "--prime", str(out),
-                 "--bars", "1", "--out", str(primed)])  # fmt: skip
+                 "--bars", "1", "--out", str(primed), "--wav"])  # fmt: skip
     assert code == 0
     assert "(8 steps" in capsys.readouterr().out  # one 4/4 bar of the prime + 4 new steps
+    wave, rate = read_wav(primed.with_suffix(".wav"))
+    assert rate == 22050 and wave.shape[1] == round(8 * 0.5 * rate) + 1  # 8 quarters at 120
 
 
 def test_evaluate_prints_the_nll_per_time_step(run, capsys):

@@ -23,6 +23,9 @@ Per-utterance normalisation and augmentation (:mod:`rnnlab.audio.normalize`,
 - ``cmvn(features (T, F) | (B, T, F), lengths=None)``: zero mean, unit variance per feature;
 - ``spec_augment(features (B, T, F), lengths, ..., generator=None)``: SpecAugment masking.
 
+Writing (:mod:`rnnlab.audio.synth`): ``render_roll(roll (T, 88), ...) -> (N,)``, an additive
+synthesiser for piano rolls; ``write_wav(path, samples (N,), rate)``: 16-bit mono PCM.
+
 >>> import torch
 >>> from rnnlab.audio import log_mel, frames_of
 >>> wave = torch.zeros(8000)  # one second at 8 kHz
@@ -42,6 +45,7 @@ from rnnlab.audio.features import (
 from rnnlab.audio.mel import hz_to_mel, mel_filterbank, mel_to_hz
 from rnnlab.audio.normalize import cmvn
 from rnnlab.audio.resample import resample
+from rnnlab.audio.synth import render_roll, write_wav
 from rnnlab.audio.wav import load_audio, read_wav
 
 __all__ = [
@@ -56,7 +60,9 @@ __all__ = [
     "power_spectrogram",
     "power_to_db",
     "read_wav",
+    "render_roll",
     "resample",
     "spec_augment",
     "stft_defaults",
+    "write_wav",
 ]

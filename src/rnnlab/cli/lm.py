@@ -183,6 +183,7 @@ def add_sample_and_score(sub) -> None:
     g.add_argument("--out", help="the MIDI file to write (and its piano roll beside it, .png)")
     g.add_argument("--prime", help="a MIDI file whose first --bars bars start the piece")
     g.add_argument("--bars", type=positive_int, default=2, help="bars of --prime (4/4)")
+    g.add_argument("--wav", action="store_true", help="also render it as a WAV file to listen to")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("score", help="probability of texts under a trained language model",

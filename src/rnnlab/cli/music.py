@@ -85,6 +85,11 @@ def cmd_sample(model, args) -> int:
                           0 if prime is None else len(prime),
                           title=f"{Path(args.out).name}: {args.steps} steps at temperature "
                                 f"{args.temperature:g}")  # fmt: skip
+    if args.wav:
+        from rnnlab.audio import render_roll, write_wav
+
+        wav = write_wav(Path(args.out).with_suffix(".wav"), render_roll(roll, spq), 22050)
+        print(f"wrote {wav} (an additive synthesiser at 120 quarter notes a minute)")
     notes = int(roll.sum())
     print(f"wrote {path} ({len(roll)} steps, {notes} note-steps, {notes / len(roll):.2f} keys "
           f"down per step) and {png}")  # fmt: skip
