@@ -90,9 +90,13 @@ def cmd_sample(model, args) -> int:
 
         wav = write_wav(Path(args.out).with_suffix(".wav"), render_roll(roll, spq), 22050)
         print(f"wrote {wav} (an additive synthesiser at 120 quarter notes a minute)")
-    notes = int(roll.sum())
-    print(f"wrote {path} ({len(roll)} steps, {notes} note-steps, {notes / len(roll):.2f} keys "
-          f"down per step) and {png}")  # fmt: skip
+    from rnnlab.metrics.music import estimate_key, in_key_share, key_name, note_density
+
+    print(f"wrote {path} ({len(roll)} steps, {int(roll.sum())} note-steps) and {png}")
+    if roll.any():
+        key = estimate_key(roll)
+        print(f"key {key_name(key)}: {in_key_share(roll, key):.1%} of the sounding steps in it; "
+              f"{note_density(roll):.2f} keys down per step")  # fmt: skip
     return 0
 
 
