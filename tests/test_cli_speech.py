@@ -35,8 +35,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     return {"root": root, "rec": rec, "words": root / "words", "strings": root / "strings"}
 
 
-def test_train_prints_the_scores_and_where_the_model_is(runs, capsys):
-    # (printed during the fixture; the run directory is what a user keeps)
+def test_train_writes_complete_model_directories(runs):
     for run in ("words", "strings"):
         for name in ("config.json", "run.json", "model.safetensors", "learning_curve.png"):
             assert (runs[run] / name).is_file()

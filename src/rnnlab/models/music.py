@@ -73,19 +73,17 @@ class MusicModel(nn.Module):
                                  dropout=c.dropout if c.num_layers > 1 else 0.0)  # fmt: skip
         self.out = nn.Linear(c.hidden_size, KEYS)
 
-    def forward(self, rolls: torch.Tensor, lengths: torch.Tensor | None = None, state=None):
+    def forward(self, rolls: torch.Tensor, lengths: torch.Tensor | None = None):
         """Logits of every step given the steps before it: (B, T, K), and the final state.
 
         Args:
             rolls: (B, T, 88) multi-hot (0/1), zero-padded after each piece's ``lengths``.
             lengths: (B,) real steps; None: all T.
-            state: a recurrent state to continue from (then the input of step 0 is
-                ``rolls[:, 0]`` itself, not zeros: see :meth:`sample`).
         """
         if rolls.dim() != 3 or rolls.shape[-1] != KEYS:
             raise ValueError(f"rolls must be (B, T, {KEYS}), got {tuple(rolls.shape)}")
-        x = shifted(rolls) if state is None else rolls  # (B, T, K)
-        out, state = self.rnn(self.dropout(x), state, lengths=lengths)  # (B, T, H)
+        x = shifted(rolls)  # (B, T, K): x_t = v_{t-1}
+        out, state = self.rnn(self.dropout(x), lengths=lengths)  # (B, T, H)
         return self.out(self.dropout(out)), state  # z_t = W h_t + b
 
     def summed_nll(self, rolls: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

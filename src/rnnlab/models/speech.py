@@ -115,7 +115,7 @@ class Transcription:
     path: str
     text: str  # classify: the class name; ctc: the symbols ("4 0 7", or "four zero seven")
     digits: str  # the digits heard ("407"); the class name when it is not a digit
-    probability: float  # classify: P(class); ctc: p(labelling | x) of the best beam
+    probability: float  # classify: P(class); ctc: p(labelling | x), summed over its paths
 
 
 class SpeechModel(nn.Module):
@@ -144,7 +144,6 @@ class SpeechModel(nn.Module):
         if c.objective == "classify":
             features = pooled_size(c.hidden_size, c.bidirectional, c.pooling)
         self.out = nn.Linear(features, c.num_outputs)
-        self.augment_generator: torch.Generator | None = None  # SpecAugment's, when training
 
     # ---- front end ------------------------------------------------------------------------
     def features(self, waves: torch.Tensor, num_samples: torch.Tensor):
@@ -170,7 +169,8 @@ class SpeechModel(nn.Module):
         lengths = torch.tensor([len(f) for f in feats])
         x = nn.utils.rnn.pad_sequence(feats, batch_first=True)  # (B, T, F)
         if self.training and c.spec_augment:
-            x = audio.spec_augment(x, lengths, generator=self.augment_generator, **c.spec_augment)
+            # from torch's global generator, which the trainer's checkpoints restore
+            x = audio.spec_augment(x, lengths, **c.spec_augment)
         k = c.stack
         if k > 1:
             B, T, Fd = x.shape

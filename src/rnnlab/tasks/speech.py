@@ -26,6 +26,7 @@ from rnnlab import audio, saved
 from rnnlab.data.speech import (
     DigitStrings,
     Utterance,
+    label_names,
     load_speech_folder,
     speech_folder,
     speech_names,
@@ -308,7 +309,7 @@ def train_speech(job: SpeechJob) -> SpeechResult:
     splits = speech_splits(job)
     base = job.model or SpeechConfig(num_outputs=2)
     if job.objective == "classify":
-        labels = sorted({u.label for u in splits["train"]}, key=_label_key)
+        labels = label_names(splits["train"])
         if len(labels) < 2:
             raise InputError(f"{job.data}: the training recordings have one label ({labels[0]})")
         num_outputs = len(labels)
@@ -319,7 +320,6 @@ def train_speech(job: SpeechJob) -> SpeechResult:
                              "objective": job.objective})  # fmt: skip
     seed_everything(job.train.seed)
     model = SpeechModel(config, labels)
-    model.augment_generator = None  # SpecAugment draws from the global RNG (resume-exact)
     run = {"data": job.data, "test_speakers": list(job.test_speakers),
            "test_index": list(job.test_index), "dev_fraction": job.dev_fraction,
            "batch_size": job.batch_size, "seed": job.train.seed, "min_digits": job.min_digits,
@@ -343,11 +343,6 @@ def train_speech(job: SpeechJob) -> SpeechResult:
             scores[name] = model.evaluate(data[name])
     Path(job.out, "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
     return SpeechResult(model, history, scores, trainer.budget_spent)
-
-
-def _label_key(label: str):
-    """Digits in numeric order, other labels alphabetically after them."""
-    return (0, int(label), "") if label.isdigit() else (1, 0, label)
 
 
 # ---- evaluation ------------------------------------------------------------------------------
