@@ -1,15 +1,17 @@
 """Polyphonic music on the JSB chorales (quarter notes): test NLL per time step, every cell, the
 plain-PyTorch peer beside them, and what the generated chorales look like.
 
-For each cell (``--cells``) a MusicModel trains for ``--minutes`` (early stopping on the valid
-NLL, the best epoch kept) and is scored on the test chorales. The best of them then writes
-``--samples`` chorales of 64 steps (temperature 1, seeds 0..n-1); their key (Krumhansl-Kessler),
-the share of sounding steps in it and the note density are printed beside the same figures for
-the training chorales and for the samples of an untrained model of the same size. With
-``--peers``, ../shared/peers/music_lstm.py (torch.nn.LSTM 256, dropout 0.3, the same budget)
-runs on the same machine, one at a time.
+For each cell (``--cells``) ``--seeds`` MusicModels train for at most ``--minutes`` each (early
+stopping on the valid NLL, patience 20, the best epoch kept) and are scored on the test chorales;
+with several seeds, also their ensemble (the mean of their key probabilities, ensemble_nll).
+The best single model then writes ``--samples`` chorales of 64 steps (temperature 1, seeds
+0..n-1); their key (Krumhansl-Kessler), the share of sounding steps in it and the note density
+are printed beside the same figures for the training chorales and for the samples of an
+untrained model of the same size. With ``--peers``, ../shared/peers/music_lstm.py
+(torch.nn.LSTM 256, dropout 0.3, ``--minutes``) runs on the same machine, after ours.
 
-    RNNLAB_DATA=../shared/data python benchmarks/music.py --cells rnn,gru,lstm --minutes 10 --peers
+    RNNLAB_DATA=../shared/data python benchmarks/music.py --cells rnn,gru,lstm --minutes 5 \\
+        --seeds 3 --peers
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import torch
 from machine import cpu_name
 from rnnlab.data.music import load_music
 from rnnlab.metrics.music import estimate_key, in_key_share, note_density
-from rnnlab.models.music import MusicConfig, MusicModel
+from rnnlab.models.music import MusicConfig, MusicModel, ensemble_nll
 from rnnlab.tasks.music import MusicJob, train_music
 from rnnlab.train import TrainConfig
 
@@ -47,7 +49,13 @@ def main() -> None:
     ap.add_argument("--cells", default="rnn,gru,lstm", help="(default: %(default)s)")
     ap.add_argument("--minutes", type=float, default=10.0, help="budget per cell")
     ap.add_argument("--hidden", type=int, default=256)
-    ap.add_argument("--dropout", type=float, default=0.5)
+    ap.add_argument("--dropout", type=float, default=0.5, help="before the output layer")
+    ap.add_argument("--input-dropout", type=float, default=0.1, help="on the input keys")
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--transpose", type=int, default=0, help="random shifts in training")
+    ap.add_argument("--seeds", type=int, default=1,
+                    help="models per cell (seeds 0..n-1); n > 1 adds their ensemble")  # fmt: skip
     ap.add_argument("--samples", type=int, default=20)
     ap.add_argument("--peers", action="store_true", help="also run the peer script")
     ap.add_argument("--threads", type=int, default=2)
@@ -57,25 +65,40 @@ def main() -> None:
         sys.exit("set RNNLAB_DATA to the dataset mirror (../shared/data)")
     torch.set_num_threads(args.threads)
     print(f"# {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, {args.threads} "
-          f"threads, {args.minutes:g} minutes per model")  # fmt: skip
+          f"threads, at most {args.minutes:g} minutes per model")  # fmt: skip
     print("| model | valid NLL | test NLL | epochs | wall (s) |")
     print("|---|---|---|---|---|")
-    best = None
+    splits = {name: load_music("jsb_chorales", name) for name in ("valid", "test")}
+    best, start = None, time.time()
     with tempfile.TemporaryDirectory() as scratch:
         tmp = args.keep or scratch
         for cell in args.cells.split(","):
-            config = MusicConfig(cell=cell, hidden_size=args.hidden, dropout=args.dropout)
-            train = TrainConfig(epochs=500, lr=1e-3, patience=20, monitor="loss", mode="min",
-                                clip_norm=5.0, progress=False,
-                                max_minutes=args.minutes)  # fmt: skip
-            t0 = time.time()
-            result = train_music(MusicJob(out=f"{tmp}/{cell}", model=config, train=train))
-            s = result.scores
-            print(f"| ours {cell} {args.hidden}, dropout {args.dropout} | "
-                  f"{s['valid']['nll']:.3f} | {s['test']['nll']:.3f} | {len(result.history)} | "
-                  f"{time.time() - t0:.0f} |", flush=True)  # fmt: skip
-            if best is None or s["valid"]["nll"] < best[0]:
-                best = (s["valid"]["nll"], cell, result.model)
+            config = MusicConfig(cell=cell, hidden_size=args.hidden, dropout=args.dropout,
+                                 input_dropout=args.input_dropout)  # fmt: skip
+            name = (f"{cell} {args.hidden}, dropout {args.input_dropout:g}/{args.dropout:g}, "
+                    f"lr {args.lr:g}, batch {args.batch_size}"
+                    + (f", transpose {args.transpose}" if args.transpose else ""))  # fmt: skip
+            members, t_cell = [], time.time()
+            for seed in range(args.seeds):
+                train = TrainConfig(epochs=500, lr=args.lr, patience=20, monitor="loss",
+                                    mode="min", clip_norm=5.0, progress=False, seed=seed,
+                                    max_minutes=args.minutes)  # fmt: skip
+                t0 = time.time()
+                job = MusicJob(out=f"{tmp}/{cell}-{seed}", model=config, train=train,
+                               batch_size=args.batch_size, transpose=args.transpose)  # fmt: skip
+                result = train_music(job)
+                s = result.scores
+                print(f"| ours {name}, seed {seed} | {s['valid']['nll']:.3f} | "
+                      f"{s['test']['nll']:.3f} | {len(result.history)} | "
+                      f"{time.time() - t0:.0f} |", flush=True)  # fmt: skip
+                members.append(result.model)
+                if best is None or s["valid"]["nll"] < best[0]:
+                    best = (s["valid"]["nll"], cell, result.model)
+            if len(members) > 1:
+                v, t = (ensemble_nll(members, splits[k]) for k in ("valid", "test"))
+                print(f"| ours {name}, ensemble of the {len(members)} seeds | {v:.3f} | "
+                      f"{t:.3f} | | {time.time() - t_cell:.0f} |", flush=True)  # fmt: skip
+        print(f"# our models trained in {time.time() - start:.0f} s in all", flush=True)
         if args.peers:
             peer = PEERS / "music_lstm.py"
             t0 = time.time()

@@ -10,7 +10,7 @@ import torch
 
 from rnnlab import saved
 from rnnlab.errors import InputError
-from rnnlab.models.music import KEYS, MusicConfig, MusicModel, shifted
+from rnnlab.models.music import KEYS, MusicConfig, MusicModel, ensemble_nll, shifted
 
 
 def model(**kw) -> MusicModel:
@@ -110,3 +110,22 @@ def test_config_refuses_bad_values():
             MusicConfig(**bad)
     with pytest.raises(ValueError, match="88"):
         model()(torch.zeros(1, 3, 12))
+
+
+def test_an_ensemble_averages_the_key_probabilities():
+    # two constant models: p_k = sigmoid(b_k) and sigmoid(c_k); the ensemble's p_k is their mean
+    b, c = torch.zeros(KEYS), torch.zeros(KEYS)
+    b[5], b[7], c[5], c[9] = 3.0, -2.0, -1.0, 4.0
+    pieces = [roll([[5], [5, 9], []]), roll([[7, 9]])]
+    p = (torch.sigmoid(b) + torch.sigmoid(c)) / 2
+    want = -sum(float((v * p.log() + (1 - v) * (1 - p).log()).sum()) for v in pieces) / 4
+    assert ensemble_nll([constant(b), constant(c)], pieces) == pytest.approx(want, rel=1e-6)
+    # one member is the model itself; the mean of two copies is the same model
+    m = model(cell="gru")
+    assert ensemble_nll([m], pieces) == pytest.approx(m.nll(pieces), rel=1e-6)
+    assert ensemble_nll([m, m], pieces) == pytest.approx(m.nll(pieces), rel=1e-6)
+    # never worse than the mean of its members' NLLs (log is concave, per key and step)
+    both = (constant(b).nll(pieces) + constant(c).nll(pieces)) / 2
+    assert ensemble_nll([constant(b), constant(c)], pieces) <= both
+    with pytest.raises(InputError, match="at least one"):
+        ensemble_nll([], pieces)

@@ -5,7 +5,7 @@ reads the previous step's multi-hot vector and gives 88 independent Bernoulli pr
 the next one. Symbols: B batch, T steps, K = 88 keys (MIDI 21..108), H hidden units.
 
     x_0    = 0,  x_t = v_{t-1}                   (B, T, K): the roll shifted one step right
-    h_t    = RNN/LSTM/GRU(dropout(x_1..x_t))     stacked layers
+    h_t    = RNN/LSTM/GRU(dropout_in(x_1..x_t))  stacked layers
     z_t    = W dropout(h_t) + b                  (B, T, K) logits
     p(v_t) = prod_k sigmoid(z_tk)^v_tk (1 - sigmoid(z_tk))^(1 - v_tk)
 
@@ -41,7 +41,8 @@ class MusicConfig:
     cell: str = "lstm"
     hidden_size: int = 256
     num_layers: int = 1
-    dropout: float = 0.3  # on the inputs, between layers and before the output layer
+    dropout: float = 0.3  # between layers and before the output layer
+    input_dropout: float | None = None  # on the input keys; None: the same as ``dropout``
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -50,8 +51,11 @@ class MusicConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        for name in ("dropout", "input_dropout"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
+                                  or not 0.0 <= v < 1.0):  # fmt: skip
+                raise ValueError(f"{name} must be in [0, 1), got {v!r}")
 
 
 def shifted(rolls: torch.Tensor) -> torch.Tensor:
@@ -69,6 +73,7 @@ class MusicModel(nn.Module):
         c = self.config = config
         self.steps_per_quarter = steps_per_quarter  # the grid the model was trained on
         self.dropout = nn.Dropout(c.dropout)
+        self.input_dropout = nn.Dropout(c.dropout if c.input_dropout is None else c.input_dropout)
         self.rnn = CELLS[c.cell](KEYS, c.hidden_size, num_layers=c.num_layers, batch_first=True,
                                  dropout=c.dropout if c.num_layers > 1 else 0.0)  # fmt: skip
         self.out = nn.Linear(c.hidden_size, KEYS)
@@ -83,7 +88,7 @@ class MusicModel(nn.Module):
         if rolls.dim() != 3 or rolls.shape[-1] != KEYS:
             raise ValueError(f"rolls must be (B, T, {KEYS}), got {tuple(rolls.shape)}")
         x = shifted(rolls)  # (B, T, K): x_t = v_{t-1}
-        out, state = self.rnn(self.dropout(x), lengths=lengths)  # (B, T, H)
+        out, state = self.rnn(self.input_dropout(x), lengths=lengths)  # (B, T, H)
         return self.out(self.dropout(out)), state  # z_t = W h_t + b
 
     def summed_nll(self, rolls: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -172,3 +177,39 @@ class MusicModel(nn.Module):
     def from_saved(cls, config: dict, files) -> MusicModel:
         """The model :meth:`to_saved` describes, with fresh weights."""
         return cls(MusicConfig(**config["model"]), int(config.get("steps_per_quarter", 1)))
+
+
+@torch.no_grad()
+def ensemble_nll(models: Sequence[MusicModel], pieces: Sequence[torch.Tensor]) -> float:
+    """NLL per time step (nats) of the ensemble of ``models`` on ``pieces`` ((T_i, 88) each).
+
+    The ensemble's key probabilities are the mean of its members' (still 88 independent
+    Bernoullis per step, the published output model):
+
+        p_tk = (1/M) sum_m sigmoid(z^m_tk)
+        NLL  = - sum_pieces sum_t sum_k [v_tk log p_tk + (1 - v_tk) log(1 - p_tk)] / sum T
+
+    computed in log space: log p_tk = logsumexp_m(log sigmoid(z^m_tk)) - log M, and
+    log(1 - p_tk) the same with log sigmoid(-z^m_tk).
+    """
+    if not models:
+        raise InputError("an ensemble needs at least one model")
+    total, steps = 0.0, 0
+    for p in pieces:
+        logits = []
+        for m in models:
+            was_training = m.training
+            m.eval()
+            try:
+                logits.append(m(p[None].to(m.out.weight.device))[0][0].cpu())  # (T, K)
+            finally:
+                m.train(was_training)
+        z = torch.stack(logits)  # (M, T, K)
+        log_m = torch.log(torch.tensor(float(len(models))))
+        log_on = torch.logsumexp(F.logsigmoid(z), 0) - log_m  # log p_tk
+        log_off = torch.logsumexp(F.logsigmoid(-z), 0) - log_m  # log(1 - p_tk)
+        total -= float((p * log_on + (1 - p) * log_off).sum())
+        steps += len(p)
+    if steps == 0:
+        raise InputError("no steps to score: the pieces are empty")
+    return total / steps

@@ -37,6 +37,9 @@ class MusicJob:
     resolution: str = "quarter"  # jsb_chorales: "quarter" (as published), "8th" or "16th"
     steps_per_quarter: int = 1  # a MIDI folder's grid
     batch_size: int = 16
+    # training pieces moved by a random whole number of semitones in [-transpose, transpose]
+    # each time they are drawn (never past the 88 keys); 0: as written
+    transpose: int = 0
     model: MusicConfig = field(default_factory=MusicConfig)
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(monitor="loss", mode="min", clip_norm=5.0)
@@ -51,6 +54,9 @@ class MusicJob:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
+        t = self.transpose
+        if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t <= 12:
+            raise ValueError(f"transpose must be an int in [0, 12] semitones, got {t!r}")
 
 
 @dataclass
@@ -90,9 +96,35 @@ def collate(pieces: list[torch.Tensor]):
     return torch.nn.utils.rnn.pad_sequence(pieces, batch_first=True), lengths
 
 
-def loader(pieces: list[torch.Tensor], batch_size: int, train: bool, seed: int):
-    """Batches of whole pieces of similar length (reshuffled each epoch when training)."""
-    return bucket_loader(pieces, batch_size, collate, train=train, seed=seed,
+def transpose(roll: torch.Tensor, semitones: int) -> torch.Tensor:
+    """``roll`` (T, 88) moved ``semitones`` keys up (down if negative), clipped to the range the
+    piece allows: no note leaves the 88 keys. Returns a new (T, 88) roll."""
+    keys = roll.any(dim=0).nonzero().flatten()
+    if len(keys) == 0:
+        return roll.clone()
+    shift = max(-int(keys[0]), min(semitones, roll.shape[1] - 1 - int(keys[-1])))
+    return torch.roll(roll, shift, dims=1)  # no wrap-around: the shift keeps every note inside
+
+
+class RandomTranspose:
+    """A training collate that moves each piece by a uniform random shift in [-k, k] semitones,
+    drawn from torch's global generator (which checkpoints save, so a resumed run draws the same
+    shifts), then pads the batch as :func:`collate` does."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def __call__(self, pieces: list[torch.Tensor]):
+        shifts = torch.randint(-self.k, self.k + 1, (len(pieces),)).tolist()
+        return collate([transpose(p, s) for p, s in zip(pieces, shifts, strict=True)])
+
+
+def loader(pieces: list[torch.Tensor], batch_size: int, train: bool, seed: int,
+           transpose_by: int = 0):  # fmt: skip
+    """Batches of whole pieces of similar length (reshuffled each epoch when training; with
+    ``transpose_by`` > 0 each training piece is moved by a random shift, see RandomTranspose)."""
+    fn = RandomTranspose(transpose_by) if train and transpose_by else collate
+    return bucket_loader(pieces, batch_size, fn, train=train, seed=seed,
                          lengths=[len(p) for p in pieces])  # fmt: skip
 
 
@@ -102,12 +134,13 @@ def train_music(job: MusicJob) -> MusicResult:
     seed_everything(job.train.seed)
     model = MusicModel(job.model, steps_per_quarter=spq)
     run = {"data": job.data, "resolution": job.resolution, "steps_per_quarter": spq,
-           "batch_size": job.batch_size, "seed": job.train.seed}  # fmt: skip
+           "batch_size": job.batch_size, "seed": job.train.seed,
+           "transpose": job.transpose}  # fmt: skip
     if job.resume:
         saved.check_same_run(model, job.out, run)
     else:
         saved.save_config(model, job.out, run)
-    loaders = {name: loader(p, job.batch_size, name == "train", job.train.seed)
+    loaders = {name: loader(p, job.batch_size, name == "train", job.train.seed, job.transpose)
                for name, p in splits.items() if p}  # fmt: skip
     trainer = Trainer(model, job.train, job.out)
     history = trainer.fit(loaders["train"], loaders["valid"], resume=job.resume)
@@ -117,4 +150,12 @@ def train_music(job: MusicJob) -> MusicResult:
     return MusicResult(model, history, scores, trainer.budget_spent)
 
 
-__all__ = ["MusicJob", "MusicResult", "collate", "music_splits", "train_music"]
+__all__ = [
+    "MusicJob",
+    "MusicResult",
+    "RandomTranspose",
+    "collate",
+    "music_splits",
+    "train_music",
+    "transpose",
+]
