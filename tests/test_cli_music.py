@@ -56,3 +56,18 @@ def test_sample_without_out_and_a_bad_split_are_one_line_errors(run, capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("rnnlab: error:") and message in err and len(err.splitlines()) == 1
+
+
+def test_train_options_reach_the_saved_run(tmp_path):
+    data = tmp_path / "one.json"
+    data.write_text(json.dumps({"train": [CHORALE], "valid": [CHORALE], "test": [CHORALE]}))
+    out = tmp_path / "run"
+    assert main(["train", "music", "--data", str(data), "--hidden", "8", "--epochs", "1",
+                 "--input-dropout", "0.2", "--dropout", "0.4", "--transpose", "3",
+                 "--batch-size", "2", "--no-progress", "--out", str(out)]) == 0  # fmt: skip
+    model = json.loads((out / "config.json").read_text())["model"]
+    assert (model["input_dropout"], model["dropout"]) == (0.2, 0.4)
+    run = json.loads((out / "run.json").read_text())
+    assert (run["transpose"], run["batch_size"]) == (3, 2)
+    assert main(["train", "music", "--data", str(data), "--transpose", "13", "--no-progress",
+                 "--out", str(tmp_path / "bad")]) == 2  # fmt: skip

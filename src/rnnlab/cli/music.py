@@ -37,10 +37,16 @@ def add_train(sub) -> None:
     g.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="lstm", help="cell")
     g.add_argument("--layers", type=positive_int, default=1, help="stacked layers")
     g.add_argument("--hidden", type=positive_int, default=256, help="hidden units")
-    g.add_argument("--dropout", type=float, default=0.3, help="dropout probability")
+    g.add_argument("--dropout", type=float, default=0.5,
+                   help="dropout between layers and before the output layer")  # fmt: skip
+    g.add_argument("--input-dropout", type=float, default=0.1,
+                   help="dropout on the input keys")  # fmt: skip
     g = p.add_argument_group("training")
-    g.add_argument("--batch-size", type=positive_int, default=16, help="pieces per batch")
-    add_training_args(g, lr=1e-3, out="runs/music", epochs=100, patience=10)
+    g.add_argument("--batch-size", type=positive_int, default=4, help="pieces per batch")
+    g.add_argument("--transpose", type=int, default=0, metavar="K",
+                   help="move each training piece by a random shift in [-K, K] semitones "
+                        "every time it is drawn (0: as written)")  # fmt: skip
+    add_training_args(g, lr=2e-3, out="runs/music", epochs=300, patience=20)
     p.set_defaults(func=cmd_train_music)
 
 
@@ -52,8 +58,9 @@ def cmd_train_music(args) -> int:
         job = MusicJob(
             data=args.data, out=args.out, resolution=args.resolution,
             steps_per_quarter=args.steps_per_quarter, batch_size=args.batch_size,
+            transpose=args.transpose,
             model=MusicConfig(cell=args.cell, hidden_size=args.hidden, num_layers=args.layers,
-                              dropout=args.dropout),
+                              dropout=args.dropout, input_dropout=args.input_dropout),
             train=train_config(args, monitor="loss", mode="min"),
             resume=args.resume,
         )  # fmt: skip
