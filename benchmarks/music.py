@@ -51,8 +51,8 @@ def main() -> None:
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--dropout", type=float, default=0.5, help="before the output layer")
     ap.add_argument("--input-dropout", type=float, default=0.1, help="on the input keys")
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--transpose", type=int, default=0, help="random shifts in training")
     ap.add_argument("--seeds", type=int, default=1,
                     help="models per cell (seeds 0..n-1); n > 1 adds their ensemble")  # fmt: skip
