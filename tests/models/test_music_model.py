@@ -129,3 +129,20 @@ def test_an_ensemble_averages_the_key_probabilities():
     assert ensemble_nll([constant(b), constant(c)], pieces) <= both
     with pytest.raises(InputError, match="at least one"):
         ensemble_nll([], pieces)
+
+
+def test_a_primed_sample_continues_from_the_state_a_step_by_step_reading_gives():
+    m = model(cell="lstm")
+    prime = roll([[40, 44, 47], [40, 44, 47], [41, 45, 48], [43, 47]])
+    x, state = torch.zeros(1, 1, KEYS), None
+    for v in prime:  # the reference: one step at a time
+        _, state = m.rnn(x, state)
+        x = v.view(1, 1, KEYS)
+    out, _ = m.rnn(x, state)
+    want = torch.sigmoid(m.out(out)[0, 0])  # p(v_T0) given the prime
+    g = torch.Generator().manual_seed(5)
+    assert torch.equal(
+        m.sample(1, 1.0, seed=5, prime=prime)[-1], torch.bernoulli(want, generator=g)
+    )
+    got = m(torch.cat([prime, torch.zeros(1, KEYS)])[None])[0][0, -1]
+    torch.testing.assert_close(torch.sigmoid(got), want, rtol=1e-5, atol=1e-6)

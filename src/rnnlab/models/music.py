@@ -149,11 +149,10 @@ class MusicModel(nn.Module):
         device = self.out.weight.device
         try:
             past = [] if prime is None else list(prime.float())
-            x = torch.zeros(1, 1, KEYS, device=device)  # x_0 = 0
-            state = None
-            for v in past:  # read the prime: its steps are the inputs of the next steps
-                _, state = self.rnn(x, state)
-                x = v.view(1, 1, KEYS).to(device)
+            x, state = torch.zeros(1, 1, KEYS, device=device), None  # x_0 = 0
+            if past:  # read the prime in one call: inputs 0, v_0 .. v_{T0-2}; v_{T0-1} comes next
+                _, state = self.rnn(shifted(prime.float()[None].to(device)))
+                x = past[-1].view(1, 1, KEYS).to(device)
             new = []
             for _ in range(steps):
                 out, state = self.rnn(x, state)
@@ -194,22 +193,21 @@ def ensemble_nll(models: Sequence[MusicModel], pieces: Sequence[torch.Tensor]) -
     """
     if not models:
         raise InputError("an ensemble needs at least one model")
+    modes = [m.training for m in models]
+    for m in models:
+        m.eval()
+    log_m = torch.log(torch.tensor(float(len(models))))
     total, steps = 0.0, 0
-    for p in pieces:
-        logits = []
-        for m in models:
-            was_training = m.training
-            m.eval()
-            try:
-                logits.append(m(p[None].to(m.out.weight.device))[0][0].cpu())  # (T, K)
-            finally:
-                m.train(was_training)
-        z = torch.stack(logits)  # (M, T, K)
-        log_m = torch.log(torch.tensor(float(len(models))))
-        log_on = torch.logsumexp(F.logsigmoid(z), 0) - log_m  # log p_tk
-        log_off = torch.logsumexp(F.logsigmoid(-z), 0) - log_m  # log(1 - p_tk)
-        total -= float((p * log_on + (1 - p) * log_off).sum())
-        steps += len(p)
+    try:
+        for p in pieces:
+            z = torch.stack([m(p[None].to(m.out.weight.device))[0][0].cpu() for m in models])
+            log_on = torch.logsumexp(F.logsigmoid(z), 0) - log_m  # log p_tk; z: (M, T, K)
+            log_off = torch.logsumexp(F.logsigmoid(-z), 0) - log_m  # log(1 - p_tk)
+            total -= float((p * log_on + (1 - p) * log_off).sum())
+            steps += len(p)
+    finally:
+        for m, mode in zip(models, modes, strict=True):
+            m.train(mode)
     if steps == 0:
         raise InputError("no steps to score: the pieces are empty")
     return total / steps
