@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rnnlab.cli.common import (
+    TASKS,
     TaskCLI,
     UsageError,
     add_training_args,
@@ -117,16 +118,24 @@ def cmd_train_classify(args) -> int:
 
 def add_predict(sub) -> None:
     """``rnnlab predict MODEL TEXT ...``."""
-    p = sub.add_parser("predict", help="classify texts with a trained model",
+    p = sub.add_parser("predict", help="classify texts (or series) with a trained model",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
-    p.add_argument("model_dir", help="a directory written by rnnlab train classify")
-    p.add_argument("texts", nargs="*", help="texts to classify")
-    p.add_argument("--file", help="a file with one text per line")
+    p.add_argument("model_dir", help="a directory written by rnnlab train classify (or a model "
+                   "of another kind that predicts: rnnlab train series)")  # fmt: skip
+    p.add_argument("texts", nargs="*",
+                   help="texts to classify (a series classifier: files of series)")  # fmt: skip
+    p.add_argument("--file", help="a file with one text per line (a series classifier: a file "
+                   "of series)")  # fmt: skip
     p.set_defaults(func=cmd_predict)
 
 
 def cmd_predict(args) -> int:
-    model = load_model(args.model_dir, "classify")
+    """``rnnlab predict``: a text classifier's here; another kind's predict where it has one."""
+    model = load_model(args.model_dir)
+    task = TASKS.get(model.task)
+    if model.task != "classify" and task is not None and task.predict is not None:
+        return task.predict(model, args)
+    model = load_model(args.model_dir, "classify")  # the error naming what it is instead
     texts = list(args.texts) + (read_lines(args.file) if args.file else [])
     if not texts:
         raise UsageError("nothing to classify: give texts as arguments or --file FILE")

@@ -39,6 +39,9 @@ class TaskCLI:
     commands: str  # the commands that use one: "rnnlab predict"
     evaluate: Callable  # rnnlab evaluate's evaluator: (model, args) -> exit code
     evaluate_data: str  # what evaluate's --data and --split are for such a model
+    # ``rnnlab predict MODEL INPUTS ... [--file F]`` for such a model: (model, args) -> exit code;
+    # None: predict refuses it (the text classifier's is rnnlab.cli.classify.cmd_predict)
+    predict: Callable | None = None
 
 
 TASKS: dict[str, TaskCLI] = {}  # every task's CLI module registers itself here

@@ -5,7 +5,7 @@ reads the previous step's multi-hot vector and gives 88 independent Bernoulli pr
 the next one. Symbols: B batch, T steps, K = 88 keys (MIDI 21..108), H hidden units.
 
     x_0    = 0,  x_t = v_{t-1}                   (B, T, K): the roll shifted one step right
-    h_t    = RNN/LSTM/GRU(dropout_in(x_1..x_t))  stacked layers
+    h_t    = RNN/LSTM/GRU(dropout_in(x_1..x_t))  stacked layers (optionally DropConnect on W_hh)
     z_t    = W dropout(h_t) + b                  (B, T, K) logits
     p(v_t) = prod_k sigmoid(z_tk)^v_tk (1 - sigmoid(z_tk))^(1 - v_tk)
 
@@ -43,6 +43,7 @@ class MusicConfig:
     num_layers: int = 1
     dropout: float = 0.3  # between layers and before the output layer
     input_dropout: float | None = None  # on the input keys; None: the same as ``dropout``
+    weight_dropout: float = 0.0  # DropConnect on the recurrent matrices W_hh (rnnlab.nn)
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -51,7 +52,7 @@ class MusicConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
-        for name in ("dropout", "input_dropout"):
+        for name in ("dropout", "input_dropout", "weight_dropout"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
                                   or not 0.0 <= v < 1.0):  # fmt: skip
@@ -75,7 +76,8 @@ class MusicModel(nn.Module):
         self.dropout = nn.Dropout(c.dropout)
         self.input_dropout = nn.Dropout(c.dropout if c.input_dropout is None else c.input_dropout)
         self.rnn = CELLS[c.cell](KEYS, c.hidden_size, num_layers=c.num_layers, batch_first=True,
-                                 dropout=c.dropout if c.num_layers > 1 else 0.0)  # fmt: skip
+                                 dropout=c.dropout if c.num_layers > 1 else 0.0,
+                                 weight_dropout=c.weight_dropout)  # fmt: skip
         self.out = nn.Linear(c.hidden_size, KEYS)
 
     def forward(self, rolls: torch.Tensor, lengths: torch.Tensor | None = None):

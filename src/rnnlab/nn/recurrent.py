@@ -59,6 +59,11 @@ class RNNBase(nn.Module):
         variational_dropout: between layers, drop the same units at every time step of a
             sequence (Gal & Ghahramani 2016; :mod:`rnnlab.nn.dropout`) instead of PyTorch's fresh
             mask per step. Not with ``engine="torch"``.
+        weight_dropout: DropConnect on the recurrent matrices (Wan et al. 2013; the "weight-dropped
+            LSTM" of Merity et al. 2018): in training, every ``weight_hh`` is multiplied by a
+            Bernoulli(1 - p) mask scaled by 1 / (1 - p), one mask per forward call, so the same
+            recurrent connections are cut at every step of every sequence in the batch. Gradients
+            reach the kept entries through the mask. Any engine.
     """
 
     def __init__(
@@ -74,6 +79,7 @@ class RNNBase(nn.Module):
         padding_side: str = "right",
         engine: str = "auto",
         variational_dropout: bool = False,
+        weight_dropout: float = 0.0,
         device=None,
         dtype=None,
     ) -> None:
@@ -85,6 +91,8 @@ class RNNBase(nn.Module):
             raise ValueError(f"num_layers must be an int >= 1, got {num_layers!r}")
         if not 0.0 <= float(dropout) <= 1.0 or isinstance(dropout, bool):
             raise ValueError(f"dropout must be a probability in [0, 1], got {dropout!r}")
+        if isinstance(weight_dropout, bool) or not 0.0 <= float(weight_dropout) < 1.0:
+            raise ValueError(f"weight_dropout must be in [0, 1), got {weight_dropout!r}")
         if padding_side not in PADDING_SIDES:
             raise ValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}")
         if engine not in ENGINES:
@@ -96,6 +104,7 @@ class RNNBase(nn.Module):
             )
         self.mode = mode
         self.variational_dropout = bool(variational_dropout)
+        self.weight_dropout = float(weight_dropout)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional = bidirectional
@@ -130,9 +139,18 @@ class RNNBase(nn.Module):
     def _flat_weights(self) -> list[torch.Tensor]:
         return [getattr(self, n) for n in self._flat_weights_names]
 
+    def _dropped(self, name: str) -> torch.Tensor:
+        """Parameter ``name``; in training a ``weight_hh`` has weight dropout applied."""
+        w = getattr(self, name)
+        if self.weight_dropout > 0 and self.training and name.startswith("weight_hh"):
+            p = self.weight_dropout
+            # W~_hh = W_hh * M / (1 - p),  M ~ Bernoulli(1 - p)^(G x H): DropConnect
+            w = w * torch.empty_like(w).bernoulli_(1.0 - p).div_(1.0 - p)
+        return w
+
     def _weights(self, layer: int, d: int) -> tuple:
         sfx = f"_l{layer}" + ("_reverse" if d else "")
-        get = lambda n: getattr(self, n + sfx) if self.bias or "weight" in n else None  # noqa: E731
+        get = lambda n: self._dropped(n + sfx) if self.bias or "weight" in n else None  # noqa: E731
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
 
     # ---- input checks ----------------------------------------------------------------------
@@ -294,7 +312,8 @@ class RNNBase(nn.Module):
         fn = {"LSTM": _VF.lstm, "GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu}
         fn = fn[self.mode]
         hx = (h0, c0) if self.mode == "LSTM" else h0
-        args = (self._flat_weights, self.bias, self.num_layers, self.dropout, self.training,
+        weights = [self._dropped(n) for n in self._flat_weights_names]
+        args = (weights, self.bias, self.num_layers, self.dropout, self.training,
                 self.bidirectional)  # fmt: skip
         if lengths is None:
             res = fn(x, hx, *args, False)
@@ -320,7 +339,8 @@ class RNNBase(nn.Module):
             s += f", num_layers={self.num_layers}"
         for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0),
                               ("bidirectional", False), ("padding_side", "right"),
-                              ("engine", "auto"), ("variational_dropout", False)):  # fmt: skip
+                              ("engine", "auto"), ("variational_dropout", False),
+                              ("weight_dropout", 0.0)):  # fmt: skip
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)!r}"
         return s
