@@ -57,6 +57,9 @@ def cmd_evaluate(args) -> int:
     model = load_model(args.model_dir)
     if model.task not in TASKS:
         raise UsageError(f"rnnlab evaluate does not know {kind_of(model.task)} ({args.model_dir})")
+    if args.data is None and not TASKS[model.task].data_optional:
+        raise UsageError(f"rnnlab evaluate needs --data for {kind_of(model.task)}: "
+                         f"{TASKS[model.task].evaluate_data}")  # fmt: skip
     return TASKS[model.task].evaluate(model, args)
 
 
@@ -95,8 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", description=_evaluate_help(), formatter_class=_HelpFormatter,
                        help=f"score a trained model on held-out data ({kinds})")  # fmt: skip
     p.add_argument("model_dir", help="a directory written by rnnlab train")
-    p.add_argument("--data", required=True,
-                   help="what to score on, as the model's kind takes it (see above)")  # fmt: skip
+    p.add_argument("--data",
+                   help="what to score on, as the model's kind takes it (see above; required "
+                        "unless the kind says otherwise)")  # fmt: skip
     p.add_argument("--split", default="test",
                    help="the split of a registered dataset or corpus")  # fmt: skip
     p.set_defaults(func=cmd_evaluate)

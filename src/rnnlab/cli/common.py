@@ -42,6 +42,9 @@ class TaskCLI:
     # ``rnnlab predict MODEL INPUTS ... [--file F]`` for such a model: (model, args) -> exit code;
     # None: predict refuses it (the text classifier's is rnnlab.cli.classify.cmd_predict)
     predict: Callable | None = None
+    # True: ``rnnlab evaluate MODEL`` without --data scores the model on the data it was trained
+    # on (a forecaster: its held-out horizon); False: --data is required
+    data_optional: bool = False
 
 
 TASKS: dict[str, TaskCLI] = {}  # every task's CLI module registers itself here
