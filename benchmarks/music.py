@@ -51,6 +51,7 @@ def main() -> None:
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--dropout", type=float, default=0.5, help="before the output layer")
     ap.add_argument("--input-dropout", type=float, default=0.1, help="on the input keys")
+    ap.add_argument("--weight-dropout", type=float, default=0.0, help="DropConnect on W_hh")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--transpose", type=int, default=0, help="random shifts in training")
@@ -74,9 +75,11 @@ def main() -> None:
         tmp = args.keep or scratch
         for cell in args.cells.split(","):
             config = MusicConfig(cell=cell, hidden_size=args.hidden, dropout=args.dropout,
-                                 input_dropout=args.input_dropout)  # fmt: skip
+                                 input_dropout=args.input_dropout,
+                                 weight_dropout=args.weight_dropout)  # fmt: skip
             name = (f"{cell} {args.hidden}, dropout {args.input_dropout:g}/{args.dropout:g}, "
                     f"lr {args.lr:g}, batch {args.batch_size}"
+                    + (f", weight dropout {args.weight_dropout:g}" if args.weight_dropout else "")
                     + (f", transpose {args.transpose}" if args.transpose else ""))  # fmt: skip
             members, t_cell = [], time.time()
             for seed in range(args.seeds):

@@ -64,9 +64,10 @@ def test_train_options_reach_the_saved_run(tmp_path):
     out = tmp_path / "run"
     assert main(["train", "music", "--data", str(data), "--hidden", "8", "--epochs", "1",
                  "--input-dropout", "0.2", "--dropout", "0.4", "--transpose", "3",
+                 "--weight-dropout", "0.3",
                  "--batch-size", "2", "--no-progress", "--out", str(out)]) == 0  # fmt: skip
     model = json.loads((out / "config.json").read_text())["model"]
-    assert (model["input_dropout"], model["dropout"]) == (0.2, 0.4)
+    assert (model["input_dropout"], model["dropout"], model["weight_dropout"]) == (0.2, 0.4, 0.3)
     run = json.loads((out / "run.json").read_text())
     assert (run["transpose"], run["batch_size"]) == (3, 2)
     assert main(["train", "music", "--data", str(data), "--transpose", "13", "--no-progress",

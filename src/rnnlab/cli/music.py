@@ -41,6 +41,8 @@ def add_train(sub) -> None:
                    help="dropout between layers and before the output layer")  # fmt: skip
     g.add_argument("--input-dropout", type=float, default=0.1,
                    help="dropout on the input keys")  # fmt: skip
+    g.add_argument("--weight-dropout", type=float, default=0.0,
+                   help="DropConnect on the recurrent matrices W_hh")  # fmt: skip
     g = p.add_argument_group("training")
     g.add_argument("--batch-size", type=positive_int, default=4, help="pieces per batch")
     g.add_argument("--transpose", type=int, default=0, metavar="K",
@@ -60,7 +62,8 @@ def cmd_train_music(args) -> int:
             steps_per_quarter=args.steps_per_quarter, batch_size=args.batch_size,
             transpose=args.transpose,
             model=MusicConfig(cell=args.cell, hidden_size=args.hidden, num_layers=args.layers,
-                              dropout=args.dropout, input_dropout=args.input_dropout),
+                              dropout=args.dropout, input_dropout=args.input_dropout,
+                              weight_dropout=args.weight_dropout),
             train=train_config(args, monitor="loss", mode="min"),
             resume=args.resume,
         )  # fmt: skip
