@@ -41,6 +41,7 @@ from rnnlab.models.classifier import TextClassifier
 from rnnlab.models.language_model import LanguageModel
 from rnnlab.models.music import MusicModel
 from rnnlab.models.seq2seq import Seq2Seq
+from rnnlab.models.series import SeriesClassifier
 from rnnlab.models.speech import SpeechModel
 from rnnlab.models.tagger import SequenceTagger
 from rnnlab.models.truncated_bptt import StreamLM
@@ -60,7 +61,8 @@ RUN = "run.json"  # a training run's data and loader settings (not part of the m
 # config.json's "task" -> the class that saves and loads such models
 MODELS: dict[str, type] = {
     cls.task: cls
-    for cls in (TextClassifier, LanguageModel, SequenceTagger, Seq2Seq, SpeechModel, MusicModel)
+    for cls in (TextClassifier, LanguageModel, SequenceTagger, Seq2Seq, SpeechModel, MusicModel,
+                SeriesClassifier)  # fmt: skip
 }
 
 

@@ -19,6 +19,10 @@ recordings into seeded strings of spoken digits.
 Music (:mod:`rnnlab.data.music`) has its own registry too: ``load_music("jsb_chorales",
 "train")`` gives the chorales as ``(T, 88)`` piano rolls (``resolution="quarter"``, ``"8th"``,
 ``"16th"``); ``read_midi``, ``write_midi`` and ``load_midi_folder`` read and write MIDI files.
+
+Numeric series (:mod:`rnnlab.data.series`): ``load_series("japanese_vowels", "test")`` gives a
+:class:`SeriesSet` (X (N, T, C), lengths, class ids); ``read_ts`` reads any UEA/UCR ``.ts`` file,
+``read_npz`` a ``.npz`` of X and y.
 """
 
 from rnnlab.data.conll import TaggedSentences
@@ -31,6 +35,13 @@ from rnnlab.data.language_modeling import corpus_names, load_corpora, load_corpu
 from rnnlab.data.music import load_midi_folder, load_music, music_names, read_midi, write_midi
 from rnnlab.data.registry import DatasetSpec, get, load, load_splits, names, register
 from rnnlab.data.sentiment import BINARY_LABELS, SST5_LABELS  # registers the sentiment datasets
+from rnnlab.data.series import (  # registers basic_motions, japanese_vowels
+    SeriesSet,
+    load_series,
+    read_npz,
+    read_ts,
+    series_names,
+)
 from rnnlab.data.speech import (  # registers fsdd
     DigitStrings,
     Utterance,
@@ -66,6 +77,7 @@ __all__ = [
     "DataFormatError",
     "DatasetSpec",
     "LabelledTexts",
+    "SeriesSet",
     "MissingDataError",
     "ParallelText",
     "RemoteFile",
@@ -82,6 +94,7 @@ __all__ = [
     "load_music",
     "load_path",
     "load_parallel",
+    "load_series",
     "load_speech",
     "load_speech_folder",
     "load_splits",
@@ -93,11 +106,14 @@ __all__ = [
     "music_names",
     "names",
     "parse_tree",
+    "read_npz",
     "read_midi",
     "read_parallel",
+    "read_ts",
     "read_trees",
     "register",
     "sha256_file",
+    "series_names",
     "speech_names",
     "split_utterances",
     "split_dev",
