@@ -31,7 +31,7 @@ order written (the models see steps, not times).
 optional ``lengths`` (N,) and ``labels`` (the class names, in order).
 
 A file named ``<name>_TRAIN.ts`` (or ``.npz``) has its test set in ``<name>_TEST.ts`` beside it,
-as the archive names them (:func:`test_path_for`).
+as the archive names them (:func:`paired_test_file`).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ __all__ = [
     "read_ts",
     "register_series",
     "series_names",
-    "test_path_for",
+    "paired_test_file",
 ]
 
 logger = logging.getLogger(__name__)
@@ -300,6 +300,10 @@ def read_ts(path: str | os.PathLike) -> SeriesSet:
         parts = text.split(":")
         if labels is not None:
             label = parts.pop().strip()
+            if "," in label or not parts:
+                raise DataFormatError(f"{where}: the class label is missing (the last field, "
+                                      f"after the last ':', holds values: "
+                                      f"{label[:30]!r})")  # fmt: skip
             if label not in labels:
                 raise DataFormatError(f"{where}: class {label!r} is not among the @classLabel "
                                       f"names ({' '.join(labels)})")  # fmt: skip
@@ -308,9 +312,8 @@ def read_ts(path: str | os.PathLike) -> SeriesSet:
             channels = len(parts)
         if len(parts) != channels:
             said = "the first series" if "dimensions" not in meta else "@dimensions"
-            hint = "; is the class label missing?" if labels else ""
             raise DataFormatError(f"{where}: {len(parts)} channels (separated by ':'), but "
-                                  f"{said} has {channels}{hint}")  # fmt: skip
+                                  f"{said} has {channels}")  # fmt: skip
         values = [_values(p, where, c + 1, missing, timestamps) for c, p in enumerate(parts)]
         sizes = [len(v) for v in values]
         if len(set(sizes)) > 1:
@@ -420,7 +423,7 @@ def read_series_file(path: str | os.PathLike) -> SeriesSet:
     raise DataFormatError(f"{path}: series are read from .ts (UEA/UCR format) or .npz files")
 
 
-def test_path_for(path: str | os.PathLike) -> Path | None:
+def paired_test_file(path: str | os.PathLike) -> Path | None:
     """``<name>_TEST<suffix>`` beside a ``<name>_TRAIN<suffix>``, if it exists; else None."""
     path = Path(path)
     match = re.match(r"^(.*)_TRAIN(\.ts|\.ts\.gz|\.npz)$", path.name, re.IGNORECASE)
@@ -473,7 +476,7 @@ def load_series(data: str, split: str = "train", progress: bool = True) -> Serie
         raise MissingDataError(f"{data} is neither a registered series dataset "
                                f"({', '.join(series_names())}) nor a file")  # fmt: skip
     if split == "test":
-        test = test_path_for(path)
+        test = paired_test_file(path)
         if test is None:
             raise MissingDataError(f"no test file beside {path} (expected <name>_TEST.ts next "
                                    "to <name>_TRAIN.ts)")  # fmt: skip

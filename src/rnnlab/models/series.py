@@ -5,6 +5,8 @@ Symbols: B batch, T time steps, C channels, H hidden units, D directions, K clas
     z_t = (x_t - mu) / sigma             per channel; mu, sigma (C,) from the training series
                                          only, stored in the model (buffers, saved with it)
     z_t = 0 where x_t is missing (NaN)   i.e. the training mean of that channel
+    z_t = [z_t ; z_t - z_{t-1}]          if ``deltas``: (B, T, 2C), z_0 = z_1 (no delta at
+                                         the first step)
     z_t = z_t * s + e                    training only, if configured: s ~ N(1, scale^2) per
                                          series and channel, e ~ N(0, jitter^2) per value
     h_t = BiLSTM/GRU(z_1..z_T)           rnnlab.nn, stacked; ``lengths=`` so the padding after
@@ -48,6 +50,7 @@ class SeriesConfig:
     bidirectional: bool = True
     dropout: float = 0.2  # between layers and before the output layer
     pooling: str = "concat"  # how the steps' outputs become one vector
+    deltas: bool = False  # append each channel's first difference z_t - z_{t-1} as a channel
     scale: float = 0.0  # training: each series' channels multiplied by N(1, scale^2)
     jitter: float = 0.0  # training: N(0, jitter^2) added to every normalised value
 
@@ -122,7 +125,8 @@ class SeriesClassifier(nn.Module):
         self.register_buffer("mean", torch.zeros(c.channels))
         self.register_buffer("std", torch.ones(c.channels))
         self.rnn = CELLS[c.cell](
-            c.channels, c.hidden_size, num_layers=c.num_layers, batch_first=True,
+            c.channels * (2 if c.deltas else 1), c.hidden_size, num_layers=c.num_layers,
+            batch_first=True,
             bidirectional=c.bidirectional, dropout=c.dropout if c.num_layers > 1 else 0.0,
         )  # fmt: skip
         self.dropout = nn.Dropout(c.dropout)
@@ -170,6 +174,11 @@ class SeriesClassifier(nn.Module):
         z = self.normalize(x, lengths)  # (B, T, C)
         if self.training:
             z = self.augment(z, lengths)
+        if self.config.deltas:
+            real = step_mask(lengths, z.shape[1]).t().unsqueeze(-1)  # (B, T, 1)
+            # d_t = z_t - z_{t-1}, d_1 = 0; 0 in the padding
+            d = torch.cat([torch.zeros_like(z[:, :1]), z[:, 1:] - z[:, :-1]], 1) * real
+            z = torch.cat([z, d], dim=-1)  # (B, T, 2C)
         out, state = self.rnn(z, lengths=lengths)  # (B, T, D*H)
         s = pool(out, state, lengths, self.config.pooling, self.config.bidirectional)
         # p = softmax(W dropout(s) + b)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from rnnlab import saved
-from rnnlab.data.series import SeriesSet, load_series, series_names, test_path_for
+from rnnlab.data.series import SeriesSet, load_series, paired_test_file, series_names
 from rnnlab.errors import InputError
 from rnnlab.metrics import confusion_matrix
 from rnnlab.models.series import SeriesClassifier, SeriesConfig
@@ -39,7 +39,9 @@ class SeriesJob:
     data: str = "basic_motions"  # a registered name, a .ts/.npz file (a _TRAIN file: its _TEST)
     test: str | None = None  # a test file; default: the dataset's, or the _TEST file beside data
     out: str = "runs/series"
-    valid_fraction: float = 0.2  # of the training series, stratified and seeded
+    # of the training series, stratified and seeded, to choose the epoch; 0: train on every
+    # training series for all the epochs (monitoring the training loss)
+    valid_fraction: float = 0.2
     test_fraction: float = 0.2  # held out as test when data has no test file
     batch_size: int = 16
     model: SeriesConfig | None = None  # num_classes and channels are filled in from the data
@@ -52,9 +54,13 @@ class SeriesJob:
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) \
                 or self.batch_size < 1:  # fmt: skip
             raise ValueError(f"batch_size must be a positive int, got {self.batch_size!r}")
-        for name in ("valid_fraction", "test_fraction"):
-            if not 0.0 < getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must be in (0, 1), got {getattr(self, name)!r}")
+        if not 0.0 <= self.valid_fraction < 1.0:
+            raise ValueError(f"valid_fraction must be in [0, 1), got {self.valid_fraction!r}")
+        if not 0.0 < self.test_fraction < 1.0:
+            raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction!r}")
+        if self.valid_fraction == 0 and self.train.monitor != "loss":
+            raise ValueError(f"valid_fraction 0 leaves no validation series to watch "
+                             f"{self.train.monitor!r} on; monitor the training loss")  # fmt: skip
 
 
 @dataclass
@@ -91,8 +97,8 @@ def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndar
 def series_splits(job: SeriesJob) -> dict[str, SeriesSet]:
     """``{"train", "valid", "test"}`` of ``job.data``: test from the dataset's test split, the
     ``_TEST`` file beside a ``_TRAIN`` file or ``job.test``, else a stratified ``test_fraction``
-    of the series; valid a stratified ``valid_fraction`` of the training series. Every split is
-    labelled in the training series' class order.
+    of the series; valid a stratified ``valid_fraction`` of the training series (absent with
+    ``valid_fraction`` 0). Every split is labelled in the training series' class order.
 
     Raises:
         InputError: unlabelled training series, a single class, a test file with other
@@ -106,7 +112,7 @@ def series_splits(job: SeriesJob) -> dict[str, SeriesSet]:
         raise InputError(f"{job.data}: one class only ({train.labels}); need two or more")
     if job.test is not None:
         test = load_series(job.test, "train")  # the file itself
-    elif job.data in series_names() or test_path_for(job.data) is not None:
+    elif job.data in series_names() or paired_test_file(job.data) is not None:
         test = load_series(job.data, "test")
     else:
         seed = job.train.seed + 1
@@ -119,6 +125,8 @@ def series_splits(job: SeriesJob) -> dict[str, SeriesSet]:
     if test.y is None:
         raise InputError(f"{job.test or job.data}: the test series have no class labels")
     test = test.relabel(train.labels)
+    if job.valid_fraction == 0:
+        return {"train": train, "test": test}
     kept, held = stratified_split(train.y, job.valid_fraction, job.train.seed)
     return {"train": train.subset(kept), "valid": train.subset(held), "test": test}
 
@@ -174,14 +182,16 @@ def train_series(job: SeriesJob) -> SeriesResult:
     else:
         saved.save_config(model, job.out, run)
     logger.info("%s: %d train / %d valid / %d test series, %d channels, %d classes, %d "
-                "parameters", job.data, len(train), len(splits["valid"]), len(splits["test"]),
+                "parameters", job.data, len(train), len(splits.get("valid", ())),
+                len(splits["test"]),
                 train.channels, len(train.labels),
                 sum(p.numel() for p in model.parameters()))  # fmt: skip
     trainer = Trainer(model, job.train, job.out)
-    history = trainer.fit(loader(train, job.batch_size, train=True, seed=job.train.seed),
-                          loader(splits["valid"], 256), resume=job.resume)  # fmt: skip
+    valid = loader(splits["valid"], 256) if "valid" in splits else None
+    history = trainer.fit(loader(train, job.batch_size, train=True, seed=job.train.seed), valid,
+                          resume=job.resume)  # fmt: skip
     model.eval()
-    scores = {name: score(model, splits[name]) for name in ("valid", "test")}
+    scores = {name: score(model, splits[name]) for name in ("valid", "test") if name in splits}
     Path(job.out, "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
     return SeriesResult(model, history, scores, trainer.budget_spent)
 
