@@ -38,6 +38,7 @@ import torch
 
 from rnnlab.errors import InputError, MissingFileError
 from rnnlab.models.classifier import TextClassifier
+from rnnlab.models.forecast import Forecaster
 from rnnlab.models.language_model import LanguageModel
 from rnnlab.models.music import MusicModel
 from rnnlab.models.seq2seq import Seq2Seq
@@ -62,7 +63,7 @@ RUN = "run.json"  # a training run's data and loader settings (not part of the m
 MODELS: dict[str, type] = {
     cls.task: cls
     for cls in (TextClassifier, LanguageModel, SequenceTagger, Seq2Seq, SpeechModel, MusicModel,
-                SeriesClassifier)  # fmt: skip
+                Forecaster, SeriesClassifier)  # fmt: skip
 }
 
 

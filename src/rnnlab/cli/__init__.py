@@ -19,6 +19,8 @@
     rnnlab inspect speech runs/strings several_digits.wav --out fig.png
     rnnlab train music --data jsb_chorales --cell gru --out runs/bach
     rnnlab sample runs/bach --steps 64 --temperature 0.8 --seed 1 --out chorale.mid
+    rnnlab train forecast --data airline-passengers.csv --horizon 12 --log --seasonal-diff
+    rnnlab forecast runs/forecast --steps 12 --out forecast.csv
     rnnlab train series --data japanese_vowels --cell gru --out runs/vowels
     rnnlab predict runs/vowels JapaneseVowels_TEST.ts
     rnnlab demo                      # RNN vs LSTM vs GRU on parity, pictures in runs/demo
@@ -45,6 +47,7 @@ from rnnlab.cli import translate as translate_cli
 
 from rnnlab.cli import speech as speech_cli  # isort: skip (registers after the text tasks)
 from rnnlab.cli import music as music_cli  # isort: skip
+from rnnlab.cli import forecast as forecast_cli  # isort: skip
 from rnnlab.cli import series as series_cli  # isort: skip
 from rnnlab.cli.common import EXIT_USAGE, TASKS, UsageError, kind_of, load_model
 from rnnlab.errors import UserError
@@ -95,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     translate_cli.add_train(tasks)
     speech_cli.add_train(tasks)
     music_cli.add_train(tasks)
+    forecast_cli.add_train(tasks)
     series_cli.add_train(tasks)
 
     classify.add_predict(sub)
@@ -112,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     tag_cli.add_tag(sub)
     translate_cli.add_translate_and_bleu(sub)
     speech_cli.add_transcribe(sub)
+    forecast_cli.add_forecast(sub)
 
     insight.add_demo(sub)
     insight.add_inspect(sub)
