@@ -43,11 +43,12 @@ def test_normalise_is_zero_at_missing_values_and_padding_and_constant_channels_a
     assert z[0, 2].tolist() == [0.0, 0.0]  # padding
 
 
-@pytest.mark.parametrize(("cell", "pooling", "deltas"), [
-    ("gru", "concat", False), ("lstm", "last", True), ("gru", "max", True), ("lstm", "mean", False),
+@pytest.mark.parametrize(("cell", "pooling", "deltas", "ensemble"), [
+    ("gru", "concat", False, 1), ("lstm", "last", True, 1), ("gru", "max", True, 1),
+    ("lstm", "mean", False, 1), ("gru", "concat", False, 3),
 ])  # fmt: skip
-def test_padding_never_changes_a_prediction(cell, pooling, deltas):
-    m = model(cell, pooling=pooling, deltas=deltas, num_layers=2)
+def test_padding_never_changes_a_prediction(cell, pooling, deltas, ensemble):
+    m = model(cell, pooling=pooling, deltas=deltas, num_layers=2, ensemble=ensemble)
     m.fit_normalization(np.random.default_rng(0).normal(3, 2, (5, 9, 2)), np.full(5, 9))
     g = torch.Generator().manual_seed(1)
     lengths = [9, 4, 1, 6]
@@ -82,7 +83,7 @@ def test_training_augmentation_only_in_training_and_config_errors():
 
 
 def test_a_saved_model_keeps_its_statistics_and_predictions(tmp_path):
-    m = model("lstm", deltas=True)
+    m = model("lstm", deltas=True, ensemble=2)
     m.fit_normalization(np.random.default_rng(0).normal(50, 9, (4, 6, 2)), np.full(4, 6))
     saved.save_config(m, tmp_path)
     save_weights(m, tmp_path / "model.safetensors")
@@ -97,3 +98,13 @@ def test_a_saved_model_keeps_its_statistics_and_predictions(tmp_path):
     p = back.predict(X, lengths)
     assert len(p) == 3 and all(abs(sum(q.probabilities) - 1) < 1e-5 for q in p)
     assert p[0].label == back.labels[p[0].label_id] and p[0].probability == max(p[0].probabilities)
+
+
+def test_an_ensemble_averages_its_networks_probabilities_and_trains_each_on_its_own():
+    m = model(ensemble=3)
+    x, n, y = torch.randn(4, 6, 2), torch.tensor([6, 5, 2, 1]), torch.tensor([0, 2, 1, 1])
+    each = m.member_logits(x, n)  # (3, 4, K)
+    assert each.shape == (3, 4, 3) and not torch.allclose(each[0], each[1])  # own weights
+    torch.testing.assert_close(m(x, n).exp(), each.softmax(-1).mean(0))
+    losses = [torch.nn.functional.cross_entropy(e, y) for e in each]
+    torch.testing.assert_close(m.loss((x, n, y)), sum(losses) / 3)

@@ -35,8 +35,8 @@ def add_train(sub) -> None:
                    help="a test .ts/.npz; default: the dataset's test split, the _TEST file "
                         "beside a _TRAIN file, or else --test-fraction of the series")  # fmt: skip
     g.add_argument("--valid-fraction", type=float, default=0.2,
-                   help="training series held out (stratified, seeded) to choose the "
-                        "epoch")  # fmt: skip
+                   help="training series held out (stratified, seeded) to choose the epoch; 0: "
+                        "train on all of them for --epochs")  # fmt: skip
     g.add_argument("--test-fraction", type=float, default=0.2,
                    help="series held out as test when the data has no test file")  # fmt: skip
     g = p.add_argument_group("model")
@@ -48,6 +48,11 @@ def add_train(sub) -> None:
     g.add_argument("--pooling", choices=("last", "max", "mean", "concat"), default="concat",
                    help="how the steps' outputs become one vector (concat: last, max and "
                         "mean)")  # fmt: skip
+    g.add_argument("--ensemble", type=positive_int, default=1,
+                   help="this many networks (own initial weights) trained side by side, their "
+                        "probabilities averaged")  # fmt: skip
+    g.add_argument("--deltas", action="store_true",
+                   help="also feed each channel's step-to-step difference")  # fmt: skip
     g.add_argument("--scale", type=float, default=0.0,
                    help="training: multiply each series' normalised channels by "
                         "N(1, scale^2)")  # fmt: skip
@@ -70,8 +75,8 @@ def cmd_train_series(args) -> int:
             model=SeriesConfig(
                 num_classes=2, channels=1, cell=args.cell, hidden_size=args.hidden,
                 num_layers=args.layers, bidirectional=not args.unidirectional,
-                dropout=args.dropout, pooling=args.pooling, scale=args.scale,
-                jitter=args.jitter,
+                dropout=args.dropout, pooling=args.pooling, deltas=args.deltas, scale=args.scale,
+                jitter=args.jitter, ensemble=args.ensemble,
             ),
             train=train_config(args, monitor="loss", mode="min"),
             resume=args.resume,

@@ -14,6 +14,9 @@ Symbols: B batch, T time steps, C channels, H hidden units, D directions, K clas
     s   = pool_t h_t                     (B, D*H) or (B, 3*D*H): last / max / mean / concat,
                                          over each series' real steps
     p   = softmax(W dropout(s) + b)      (B, K)
+    p   = 1/M sum_m p_m                  with ``ensemble`` M > 1: M such networks (own weights,
+                                         own initialisation) over the same z, each trained on
+                                         its own cross-entropy, their probabilities averaged
 
 A batch is ``(x (B, T, C) float, lengths (B,), y (B,) class ids)``: raw values (the model
 normalises them), right-padded, NaN at missing values.
@@ -21,6 +24,7 @@ normalises them), right-padded, NaN at missing values.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -53,9 +57,10 @@ class SeriesConfig:
     deltas: bool = False  # append each channel's first difference z_t - z_{t-1} as a channel
     scale: float = 0.0  # training: each series' channels multiplied by N(1, scale^2)
     jitter: float = 0.0  # training: N(0, jitter^2) added to every normalised value
+    ensemble: int = 1  # M independent recurrent networks whose probabilities are averaged
 
     def __post_init__(self) -> None:
-        for name in ("num_classes", "channels", "hidden_size", "num_layers"):
+        for name in ("num_classes", "channels", "hidden_size", "num_layers", "ensemble"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
@@ -106,6 +111,29 @@ class SeriesPrediction:
     probabilities: list[float]
 
 
+class SeriesNetwork(nn.Module):
+    """One recurrent network of a :class:`SeriesClassifier`: RNN/LSTM/GRU -> pooling -> logits."""
+
+    def __init__(self, config: SeriesConfig) -> None:
+        super().__init__()
+        c = self.config = config
+        self.rnn = CELLS[c.cell](
+            c.channels * (2 if c.deltas else 1), c.hidden_size, num_layers=c.num_layers,
+            batch_first=True, bidirectional=c.bidirectional,
+            dropout=c.dropout if c.num_layers > 1 else 0.0,
+        )  # fmt: skip
+        self.dropout = nn.Dropout(c.dropout)
+        self.out = nn.Linear(pooled_size(c.hidden_size, c.bidirectional, c.pooling),
+                             c.num_classes)  # fmt: skip
+
+    def forward(self, z: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits (B, K) of normalised series z (B, T, I) with lengths (B,)."""
+        out, state = self.rnn(z, lengths=lengths)  # (B, T, D*H)
+        s = pool(out, state, lengths, self.config.pooling, self.config.bidirectional)
+        # p = softmax(W dropout(s) + b)
+        return self.out(self.dropout(s))  # (B, K)
+
+
 class SeriesClassifier(nn.Module):
     """Per-channel normalisation -> (stacked, bidirectional) RNN/LSTM/GRU -> pooling -> class.
 
@@ -124,14 +152,7 @@ class SeriesClassifier(nn.Module):
             raise ValueError(f"{len(self.labels)} labels for num_classes={c.num_classes}")
         self.register_buffer("mean", torch.zeros(c.channels))
         self.register_buffer("std", torch.ones(c.channels))
-        self.rnn = CELLS[c.cell](
-            c.channels * (2 if c.deltas else 1), c.hidden_size, num_layers=c.num_layers,
-            batch_first=True,
-            bidirectional=c.bidirectional, dropout=c.dropout if c.num_layers > 1 else 0.0,
-        )  # fmt: skip
-        self.dropout = nn.Dropout(c.dropout)
-        self.out = nn.Linear(pooled_size(c.hidden_size, c.bidirectional, c.pooling),
-                             c.num_classes)  # fmt: skip
+        self.members = nn.ModuleList(SeriesNetwork(c) for _ in range(c.ensemble))
 
     # ---- normalisation ---------------------------------------------------------------------
     def fit_normalization(self, X: np.ndarray, lengths: np.ndarray) -> None:
@@ -165,8 +186,9 @@ class SeriesClassifier(nn.Module):
         return z
 
     # ---- the network -----------------------------------------------------------------------
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Logits (B, K) of raw series x (B, T, C), right-padded, with lengths (B,)."""
+    def member_logits(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Each network's logits (M, B, K) of raw series x (B, T, C), right-padded, with
+        lengths (B,)."""
         if x.dim() != 3 or x.shape[2] != self.config.channels:
             raise ValueError(f"x must be (B, T, C={self.config.channels}), got shape "
                              f"{tuple(x.shape)}")  # fmt: skip
@@ -179,16 +201,26 @@ class SeriesClassifier(nn.Module):
             # d_t = z_t - z_{t-1}, d_1 = 0; 0 in the padding
             d = torch.cat([torch.zeros_like(z[:, :1]), z[:, 1:] - z[:, :-1]], 1) * real
             z = torch.cat([z, d], dim=-1)  # (B, T, 2C)
-        out, state = self.rnn(z, lengths=lengths)  # (B, T, D*H)
-        s = pool(out, state, lengths, self.config.pooling, self.config.bidirectional)
-        # p = softmax(W dropout(s) + b)
-        return self.out(self.dropout(s))  # (B, K)
+        return torch.stack([m(z, lengths) for m in self.members])  # (M, B, K)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities (B, K) (usable as logits) of raw series x (B, T, C),
+        right-padded, with lengths (B,): of the one network, or the log of the M networks'
+        mean probability."""
+        logits = self.member_logits(x, lengths)  # (M, B, K)
+        if len(logits) == 1:
+            return logits[0]
+        # log p = log (1/M sum_m softmax(l_m))
+        return torch.logsumexp(F.log_softmax(logits, -1), 0) - math.log(len(logits))  # (B, K)
 
     # ---- training (rnnlab.train.protocol) --------------------------------------------------
     def loss(self, batch) -> torch.Tensor:
-        """Mean cross-entropy of a batch ``(x (B, T, C), lengths (B,), y (B,))``."""
+        """Mean cross-entropy of a batch ``(x (B, T, C), lengths (B,), y (B,))``, each of the
+        M networks on its own (averaged over them), so that they stay M separate models."""
         x, lengths, y = batch
-        return F.cross_entropy(self(x, lengths), y)
+        logits = self.member_logits(x, lengths)  # (M, B, K)
+        M, B, K = logits.shape
+        return F.cross_entropy(logits.reshape(M * B, K), y.repeat(M))
 
     @torch.no_grad()
     def evaluate(self, loader: Iterable) -> dict[str, float]:
@@ -216,7 +248,7 @@ class SeriesClassifier(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            device = self.out.weight.device
+            device = self.mean.device
             probs = []
             for i in range(0, len(X), batch_size):
                 x, n = X[i : i + batch_size], lengths[i : i + batch_size]
