@@ -33,7 +33,6 @@ import csv
 import datetime as dt
 import math
 import os
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,16 +128,15 @@ def _months(a: dt.datetime, b: dt.datetime) -> int | None:
 def infer_frequency(times: list[dt.datetime]) -> tuple[str, int | dt.timedelta]:
     """The step the dates follow: ``(name, step)`` with step a number of months (monthly,
     quarterly, yearly) or a timedelta (weekly, daily, hourly, ... or ``"every N seconds"``).
-    The most common step between neighbours wins; :func:`read_series_csv` then checks every
-    other step against it."""
+    The smallest step between neighbours is the series' step (a gap is a multiple of it);
+    :func:`read_series_csv` then checks every other step against it."""
     if len(times) < 2:
         return "unknown", dt.timedelta(0)
     months = [_months(a, b) for a, b in zip(times, times[1:], strict=False)]
     if all(m is not None and m > 0 for m in months):
-        step = Counter(months).most_common(1)[0][0]
+        step = min(months)
         return _CALENDAR.get(step, f"every {step} months"), step
-    deltas = Counter(b - a for a, b in zip(times, times[1:], strict=False))
-    step = deltas.most_common(1)[0][0]
+    step = min(b - a for a, b in zip(times, times[1:], strict=False))
     return _FIXED.get(step, f"every {step.total_seconds():g} seconds"), step
 
 
