@@ -9,6 +9,7 @@ class in :data:`MODELS`, and the class says which other files describe it:
     "lm"          LanguageModel    vocab.json
     "tag"         SequenceTagger   vocab.json, tags.json (tag names), chars.json (characters)
     "translate"   Seq2Seq          src_vocab.json, tgt_vocab.json
+    "embeddings"  Word2Vec         words.json (the words, most frequent first, and their counts)
 
 A saved model class has a ``task`` name and a pair of methods, so this module knows no task:
 
@@ -46,6 +47,7 @@ from rnnlab.models.series import SeriesClassifier
 from rnnlab.models.speech import SpeechModel
 from rnnlab.models.tagger import SequenceTagger
 from rnnlab.models.truncated_bptt import StreamLM
+from rnnlab.models.word2vec import Word2Vec
 from rnnlab.text import Vocab
 from rnnlab.train import CheckpointError, load_weights
 from rnnlab.train.files import atomic_write_text
@@ -63,7 +65,7 @@ RUN = "run.json"  # a training run's data and loader settings (not part of the m
 MODELS: dict[str, type] = {
     cls.task: cls
     for cls in (TextClassifier, LanguageModel, SequenceTagger, Seq2Seq, SpeechModel, MusicModel,
-                Forecaster, SeriesClassifier)  # fmt: skip
+                Forecaster, SeriesClassifier, Word2Vec)  # fmt: skip
 }
 
 

@@ -23,6 +23,11 @@
     rnnlab forecast runs/forecast --steps 12 --out forecast.csv
     rnnlab train series --data japanese_vowels --cell gru --out runs/vowels
     rnnlab predict runs/vowels JapaneseVowels_TEST.ts
+    rnnlab train embeddings --data imdb --epochs 3 --out runs/imdb_w2v
+    rnnlab analogy runs/imdb_w2v man woman king          # queen (also a word2vec/GloVe file)
+    rnnlab similar runs/imdb_w2v king --metric manhattan
+    rnnlab evaluate runs/imdb_w2v --data questions-words  # or wordsim353, or a pairs file
+    rnnlab inspect embeddings runs/imdb_w2v --words man:woman king:queen --out fig.png
     rnnlab demo                      # RNN vs LSTM vs GRU on parity, pictures in runs/demo
     rnnlab inspect gradient-flow | sensitivity | gates TEXT | summary
     rnnlab bench dependencies --cells rnn,lstm,gru --lengths 10,20,50,100,200
@@ -40,6 +45,7 @@ import logging
 import sys
 import textwrap
 import traceback
+from pathlib import Path
 
 from rnnlab.cli import classify, insight, lm
 from rnnlab.cli import tag as tag_cli
@@ -49,6 +55,7 @@ from rnnlab.cli import speech as speech_cli  # isort: skip (registers after the 
 from rnnlab.cli import music as music_cli  # isort: skip
 from rnnlab.cli import forecast as forecast_cli  # isort: skip
 from rnnlab.cli import series as series_cli  # isort: skip
+from rnnlab.cli import embeddings as embeddings_cli  # isort: skip
 from rnnlab.cli.common import EXIT_USAGE, TASKS, UsageError, kind_of, load_model
 from rnnlab.errors import UserError
 
@@ -60,6 +67,10 @@ EVALUATORS = {name: task.evaluate for name, task in TASKS.items()}
 
 
 def cmd_evaluate(args) -> int:
+    if embeddings_cli.is_vector_query(args.model_dir, args.data):  # a vector file, or any
+        # model's embedding on a word-vector test set
+        model = None if Path(args.model_dir).is_file() else load_model(args.model_dir)
+        return embeddings_cli.cmd_evaluate(model, args)
     model = load_model(args.model_dir)
     if model.task not in TASKS:
         raise UsageError(f"rnnlab evaluate does not know {kind_of(model.task)} ({args.model_dir})")
@@ -100,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     music_cli.add_train(tasks)
     forecast_cli.add_train(tasks)
     series_cli.add_train(tasks)
+    embeddings_cli.add_train(tasks)
 
     classify.add_predict(sub)
     kinds = ", ".join(task.kind.split(" ", 1)[1] for task in TASKS.values())  # no article
@@ -116,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     tag_cli.add_tag(sub)
     translate_cli.add_translate_and_bleu(sub)
     speech_cli.add_transcribe(sub)
+    embeddings_cli.add_similar_and_analogy(sub)
     forecast_cli.add_forecast(sub)
 
     insight.add_demo(sub)

@@ -122,6 +122,9 @@ def add_inspect(sub) -> None:
     from rnnlab.cli import speech as speech_cli
 
     speech_cli.add_inspect(kinds)  # rnnlab inspect speech MODEL FILE.wav
+    from rnnlab.cli import embeddings as embeddings_cli
+
+    embeddings_cli.add_inspect(kinds)  # rnnlab inspect embeddings RUN --words ...
 
 
 def cmd_inspect_gradient_flow(args) -> int:
