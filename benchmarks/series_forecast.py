@@ -21,8 +21,9 @@ Peers (statsmodels, a benchmark-only dependency: ``pip install -e '.[bench]'``):
   On the airline series SARIMA and ETS see log(y) where ours does (``log`` below), so the
   classic airline model (0,1,1)(0,1,1)_12 is in the grid as Box & Jenkins fitted it.
 
-Ours: the settings in :data:`OURS`, an ensemble of ``--seeds`` runs (the mean of their point
-forecasts), each trained with early stopping on the last H points of the training part.
+Ours: ``rnnlab train forecast`` with the settings in :data:`OURS` (an ensemble of ``--members``
+networks trained side by side, its forecast their mean), early stopping on the last H points of
+the training part, each run within ``--max-minutes``.
 """
 
 from __future__ import annotations
@@ -48,9 +49,9 @@ from rnnlab.metrics.forecast import forecast_scores, seasonal_naive  # noqa: E40
 HORIZONS = {"airline-passengers": 12, "monthly-sunspots": 120, "daily-min-temperatures": 365}
 # our settings per series (rnnlab train forecast's options; the rest at their defaults)
 OURS = {
-    "airline-passengers": dict(window=24, log=True, seasonal_diff=True, hidden_size=64),
-    "monthly-sunspots": dict(window=240, hidden_size=64),
-    "daily-min-temperatures": dict(window=60, hidden_size=64),
+    "airline-passengers": dict(kind="seq2seq", window=36, log=True, seasonal_diff=True),
+    "monthly-sunspots": dict(window=144, batch_size=64),
+    "daily-min-temperatures": dict(window=60, harmonics=3, batch_size=64),
 }
 
 
@@ -112,25 +113,22 @@ def sarima(train: np.ndarray, h: int, m: int) -> np.ndarray:
     return np.asarray(fit.forecast(h, exog=exog))
 
 
-def ours(name: str, h: int, seeds: int, out: Path) -> np.ndarray:
-    """The mean point forecast of ``seeds`` forecasters trained with OURS[name]."""
+def ours(name: str, h: int, members: int, minutes: float, out: Path) -> np.ndarray:
+    """The point forecast of an ensemble of ``members`` trained with OURS[name]."""
     from rnnlab.models.forecast import ForecastConfig
     from rnnlab.tasks.forecast import ForecastJob, train_forecast
     from rnnlab.train import TrainConfig
 
-    points = []
-    for seed in range(seeds):
-        job = ForecastJob(data=name, out=str(out / f"{name}-{seed}"),
-                          model=ForecastConfig(horizon=h, **OURS[name]),
-                          train=TrainConfig(epochs=200, lr=3e-3, monitor="loss", mode="min",
-                                            clip_norm=1.0, patience=25, seed=seed,
-                                            progress=False))  # fmt: skip
-        result = train_forecast(job)
-        f = result.model.forecast(load_series(name).values[:-h])["point"]
-        points.append(f.numpy())
-        print(f"    seed {seed}: {len(result.history)} epochs, RMSE "
-              f"{result.scores['model']['rmse']:.3f}")  # fmt: skip
-    return np.mean(points, axis=0)
+    settings = {"batch_size": 32, **OURS[name]}
+    job = ForecastJob(data=name, out=str(out / name), batch_size=settings.pop("batch_size"),
+                      model=ForecastConfig(horizon=h, members=members, **settings),
+                      train=TrainConfig(epochs=200, lr=3e-3, monitor="loss", mode="min",
+                                        clip_norm=1.0, patience=25, max_minutes=minutes,
+                                        progress=False))  # fmt: skip
+    result = train_forecast(job)
+    print(f"    ours: {len(result.history)} epochs{' (budget spent)' * result.budget_spent}; "
+          f"settings {settings}")  # fmt: skip
+    return result.model.forecast(load_series(name).values[:-h])["point"].numpy()
 
 
 def naive_forecast(train: np.ndarray, h: int, m: int) -> np.ndarray:
@@ -146,7 +144,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--series", default=",".join(HORIZONS), help="comma-separated names")
     p.add_argument("--only", choices=("peers", "ours"), help="run only one side")
-    p.add_argument("--seeds", type=int, default=3, help="our ensemble's members (seeds)")
+    p.add_argument("--members", type=int, default=3, help="our ensemble's members")
+    p.add_argument("--max-minutes", type=float, default=4.0, help="our training budget per run")
     p.add_argument("--out", default="runs/bench_forecast", help="our runs' directory")
     args = p.parse_args()
     torch.set_num_threads(int(os.environ.get("RNNLAB_THREADS", "1")))
@@ -168,8 +167,8 @@ def main() -> None:
             methods |= {"ETS": partial(peer, ets, train, h, m, log),
                         "SARIMA": partial(peer, sarima, train, h, m, log)}  # fmt: skip
         if args.only != "peers":
-            methods[f"ours ({args.seeds} seeds)"] = partial(ours, name, h, args.seeds,
-                                                            Path(args.out))  # fmt: skip
+            run = partial(ours, name, h, args.members, args.max_minutes, Path(args.out))
+            methods[f"ours (x{args.members})"] = run
         print(f"  {'method':<18} {'RMSE':>9} {'MAE':>9} {'sMAPE':>7} {'MASE':>6} {'wall s':>7}")
         rows = {}
         for label, fn in methods.items():

@@ -61,6 +61,10 @@ def add_train(sub) -> None:
                    help="prediction intervals from quantile (pinball) outputs or Monte-Carlo "
                         "dropout")  # fmt: skip
     g.add_argument("--coverage", type=float, default=0.8, help="the interval's coverage")
+    g.add_argument("--harmonics", type=int, default=0, metavar="J",
+                   help="direct model: emit the horizon as a smooth basis (a quadratic trend and "
+                        "J harmonics of the season) instead of one free output per step; 0: "
+                        "free")  # fmt: skip
     g.add_argument("--members", type=positive_int, default=1,
                    help="an ensemble of this many independently initialised networks")  # fmt: skip
     g = p.add_argument_group("training")
@@ -78,15 +82,14 @@ def cmd_train_forecast(args) -> int:
             data=args.data, target=args.target, out=args.out, season=args.season,
             rolling=args.rolling, batch_size=args.batch_size,
             model=ForecastConfig(
-                horizon=args.horizon, window=args.window, season=args.season or 1,
+                horizon=args.horizon, window=args.window, season=args.season,
                 kind=args.model, cell=args.cell, hidden_size=args.hidden, num_layers=args.layers,
                 dropout=args.dropout, interval=args.interval, coverage=args.coverage,
-                members=args.members, log=args.log, diff=args.diff,
-                seasonal_diff=False),  # set below, once the season is known
+                members=args.members, harmonics=args.harmonics, log=args.log, diff=args.diff,
+                seasonal_diff=args.seasonal_diff),
             train=train_config(args, monitor="loss", mode="min"),
             resume=args.resume,
         )  # fmt: skip
-        job.model.seasonal_diff = args.seasonal_diff
     result = run_training(train_forecast, job, args.out)
     if result is None:
         return 130

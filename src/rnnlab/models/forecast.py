@@ -9,6 +9,8 @@ and forecasts the next H. Symbols: B batch, W window, H horizon (steps), P phase
 
 direct:   h_W = RNN(u_1..u_W)                                          (B, N)
           o   = A dropout(h_W) + a                                     (B, H, Q)
+          or, with J harmonics, o = (A dropout(h_W) + a) B: coefficients (B, Q, K) of a
+          smooth basis B (K, H) over the horizon (see :func:`basis`)
 seq2seq:  s_0 = the encoder's final state after RNN(u_1..u_W); z^_0 = z_W
           s_k = RNN'([z^_{k-1}, phase_{W+k}], s_{k-1}),  o_k = A dropout(s_k) + a   (B, Q)
           the decoder is fed its own previous point forecast z^_{k-1} = o_{k-1, 0}, in training
@@ -54,7 +56,9 @@ class ForecastConfig:
 
     horizon: int = 12  # H steps forecast at once
     window: int = 36  # W past values read
-    season: int = 12  # m: the phase features' period and the seasonal difference's lag
+    # m: the phase features' period and the seasonal difference's lag; None: not known yet
+    # (rnnlab.tasks.forecast puts the series' own there before a model is built)
+    season: int | None = None
     kind: str = "direct"  # "direct" | "seq2seq"
     cell: str = "lstm"
     hidden_size: int = 64
@@ -63,6 +67,9 @@ class ForecastConfig:
     interval: str = "quantile"  # "quantile" | "mc-dropout"
     coverage: float = 0.8  # the prediction interval's nominal coverage
     members: int = 1  # M: an ensemble of independently initialised members
+    # direct only: 0, a free linear head; J > 0, the head emits coefficients of a smooth basis
+    # over the horizon (a quadratic trend and J harmonics of the season: see basis())
+    harmonics: int = 0
     log: bool = False
     diff: bool = False
     seasonal_diff: bool = False
@@ -70,8 +77,15 @@ class ForecastConfig:
     def __post_init__(self) -> None:
         for name in ("horizon", "window", "season", "hidden_size", "num_layers", "members"):
             v = getattr(self, name)
+            if v is None and name == "season":
+                continue
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
+        j = self.harmonics
+        if isinstance(j, bool) or not isinstance(j, int) or j < 0:
+            raise ValueError(f"harmonics must be an int >= 0, got {j!r}")
+        if j and (self.kind != "direct" or (self.season or 2) < 2):
+            raise ValueError("harmonics (a basis head) needs the direct model and a season >= 2")
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if self.cell not in CELLS:
@@ -84,12 +98,25 @@ class ForecastConfig:
             raise ValueError("interval 'mc-dropout' samples the dropout: give a dropout > 0")
         if not 0.0 < self.coverage < 1.0:
             raise ValueError(f"coverage must be in (0, 1), got {self.coverage!r}")
-        SeriesTransform(self.log, self.diff, self.seasonal_diff, self.season)  # validates
+        if self.season is not None:
+            SeriesTransform(self.log, self.diff, self.seasonal_diff, self.season)  # validates
 
     @property
     def phases(self) -> int:
         """P: phase features per step (sin and cos of the season's phase; none if m = 1)."""
         return 2 if self.season > 1 else 0
+
+
+def basis(horizon: int, season: int, harmonics: int) -> torch.Tensor:
+    """(K, H) smooth functions of the step k = 1..H ahead, K = 3 + 2J: 1, k/H, (k/H)^2, and
+    sin, cos of 2 pi j k / m for j = 1..J (the trend and seasonality bases of N-BEATS, Oreshkin
+    et al. 2020). A basis head forecasts o = c B from K coefficients c per output."""
+    k = torch.arange(1, horizon + 1, dtype=torch.float32)
+    rows = [torch.ones(horizon), k / horizon, (k / horizon) ** 2]
+    for j in range(1, harmonics + 1):
+        angle = 2 * math.pi * j * k / season
+        rows += [torch.sin(angle), torch.cos(angle)]
+    return torch.stack(rows)
 
 
 def phase_features(index: torch.Tensor, season: int) -> torch.Tensor:
@@ -112,7 +139,11 @@ class _Member(nn.Module):
                                      batch_first=True, dropout=drop)  # fmt: skip
         self.dropout = nn.Dropout(c.dropout)
         if c.kind == "direct":
-            self.head = nn.Linear(c.hidden_size, c.horizon * q)
+            if c.harmonics:
+                self.register_buffer("basis", basis(c.horizon, c.season, c.harmonics))  # (K, H)
+                self.head = nn.Linear(c.hidden_size, len(self.basis) * q)
+            else:
+                self.head = nn.Linear(c.hidden_size, c.horizon * q)
         else:
             self.decoder = CELLS[c.cell](1 + c.phases, c.hidden_size, num_layers=c.num_layers,
                                          batch_first=True, dropout=drop)  # fmt: skip
@@ -123,7 +154,11 @@ class _Member(nn.Module):
         out, state = self.encoder(u)  # (B, W, N)
         if self.c.kind == "direct":
             # o = A dropout(h_W) + a
-            return self.head(self.dropout(out[:, -1])).view(B, self.c.horizon, -1)  # (B, H, Q)
+            o = self.head(self.dropout(out[:, -1]))  # (B, H Q) or (B, K Q)
+            if not self.c.harmonics:
+                return o.view(B, self.c.horizon, -1)  # (B, H, Q)
+            # o = c B: K coefficients per output, the basis (K, H) spread over the horizon
+            return torch.einsum("bqk,kh->bhq", o.view(B, -1, len(self.basis)), self.basis)
         prev, steps = u[:, -1, :1], []  # z^_0 = z_W: (B, 1)
         for k in range(self.c.horizon):
             # s_k = RNN'([z^_{k-1}, phase_{W+k}], s_{k-1})
@@ -145,6 +180,8 @@ class Forecaster(nn.Module):
                  history: dict | None = None) -> None:  # fmt: skip
         super().__init__()
         c = self.config = config
+        if c.season is None:
+            raise ValueError("ForecastConfig.season must be set before a Forecaster is built")
         self.transform = transform or SeriesTransform(c.log, c.diff, c.seasonal_diff, c.season)
         # the series trained on: {"name", "target", "frequency", "dates", "values", "train_end",
         # "test_origins"} (rnnlab evaluate / forecast use it when given no --data)

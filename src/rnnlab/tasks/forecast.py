@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class ForecastJob:
     """Everything ``rnnlab train forecast`` takes. ``model.season`` is replaced by ``season``,
-    or by the series' default (its frequency's, see rnnlab.data.timeseries.SEASONS)."""
+    else kept if set, else the series' default (its frequency's: data.timeseries.SEASONS)."""
 
     data: str = "airline-passengers"  # a registered series or a CSV file
     target: str | None = None  # the CSV's value column (default: the first after the date)
@@ -76,7 +76,7 @@ class ForecastResult:
 def series_of(job: ForecastJob) -> tuple[Series, ForecastConfig]:
     """The series and the model config with its season resolved."""
     series = load_series(job.data, job.target)
-    season = job.season or series.season
+    season = job.season or job.model.season or series.season
     try:
         return series, replace(job.model, season=season)
     except ValueError as e:  # e.g. a seasonal difference of a series whose season is 1
