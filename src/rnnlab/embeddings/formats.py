@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -131,31 +132,43 @@ def _read_text(path: Path, fmt: str, limit: int | None) -> KeyedVectors:
 def _parse_block(block: list[bytes], words: list[str], vectors: np.ndarray, D: int, path: Path,
                  line_no: int) -> None:  # fmt: skip
     """Parse ``block`` (lines "word x_1 ... x_D") into ``words`` and the next rows of
-    ``vectors``; ``line_no`` is the block's first line in the file, for errors."""
+    ``vectors``; ``line_no`` is the block's first line in the file, for errors. The numbers of
+    the whole block are parsed in one C call (numpy's text parser)."""
     start = len(words)
-    fields = []
-    for i, line in enumerate(block):
-        parts = line.rstrip().split(b" ")
-        if len(parts) != D + 1:
-            raise InputError(f"{path}, line {line_no + i}: {len(parts) - 1} values, expected {D}")
-        try:
-            words.append(parts[0].decode("utf-8"))
-        except UnicodeDecodeError as e:
-            raise InputError(f"{path}, line {line_no + i}: the word is not UTF-8 "
-                             f"({e.reason})") from None  # fmt: skip
-        fields.extend(parts[1:])
+    heads, tails = [], []
+    for line in block:
+        word, _, rest = line.rstrip().partition(b" ")
+        heads.append(word)
+        tails.append(rest)
     try:
-        rows = np.array(fields, dtype=np.float32).reshape(len(block), D)  # (lines, D)
-    except ValueError:
-        bad = next(i for i, line in enumerate(block) if not _numbers(line.split()[1:]))
-        raise InputError(f"{path}, line {line_no + bad}: a value is not a number") from None
-    vectors[start : start + len(block)] = rows
+        words.extend(w.decode("utf-8") for w in heads)
+    except UnicodeDecodeError as e:
+        bad = next(i for i, w in enumerate(heads) if not _utf8(w))
+        raise InputError(f"{path}, line {line_no + bad}: the word is not UTF-8 "
+                         f"({e.reason})") from None  # fmt: skip
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # older numpy: a bad number
+            rows = np.fromstring(b" ".join(tails), dtype=np.float32, sep=" ")  # (lines * D,)
+    except ValueError:  # numpy 2: a bad number
+        rows = np.empty(0, dtype=np.float32)
+    if rows.size != len(block) * D:
+        for i, tail in enumerate(tails):  # the first bad line, named
+            parts = tail.split()
+            if len(parts) != D:
+                raise InputError(f"{path}, line {line_no + i}: {len(parts)} values, expected {D}")
+            try:
+                [float(p) for p in parts]
+            except ValueError:
+                raise InputError(f"{path}, line {line_no + i}: a value is not a number") from None
+        raise InputError(f"{path}, lines {line_no}-{line_no + len(block) - 1}: unreadable values")
+    vectors[start : start + len(block)] = rows.reshape(len(block), D)
 
 
-def _numbers(parts: list[bytes]) -> bool:
+def _utf8(word: bytes) -> bool:
     try:
-        np.array(parts, dtype=np.float32)
-    except ValueError:
+        word.decode("utf-8")
+    except UnicodeDecodeError:
         return False
     return True
 
@@ -191,11 +204,11 @@ def _read_binary(path: Path, limit: int | None) -> KeyedVectors:
 
 def _keyed(words: list[str], vectors: np.ndarray, path: Path) -> KeyedVectors:
     """KeyedVectors of a file's records; a repeated word keeps its first vector (a warning)."""
-    seen: dict[str, int] = {}
-    keep = [seen.setdefault(w, i) == i for i, w in enumerate(words)]
-    if not all(keep):
-        dups = len(keep) - sum(keep)
-        logger.warning("%s: %d repeated words, each keeps its first vector", path, dups)
+    if len(set(words)) < len(words):
+        seen: dict[str, int] = {}
+        keep = [seen.setdefault(w, i) == i for i, w in enumerate(words)]
+        logger.warning("%s: %d repeated words, each keeps its first vector", path,
+                       len(keep) - sum(keep))  # fmt: skip
         words = [w for w, k in zip(words, keep, strict=True) if k]
         vectors = vectors[np.asarray(keep)]
     return KeyedVectors(words, vectors)

@@ -311,13 +311,11 @@ def train_embeddings(job: EmbeddingsJob) -> EmbeddingsResult:
                 if interrupt.requested:
                     raise KeyboardInterrupt
     except KeyboardInterrupt:
-        _save_checkpoint(out, model, state)
-        save_weights(model, out / "model.safetensors")
         bar.close()
+        _finish(out, model, state, history)
         raise
     bar.close()
-    _save_checkpoint(out, model, state)
-    save_weights(model, out / "model.safetensors")
+    _finish(out, model, state, history)
     if not budget_spent:
         (out / IDS).unlink(missing_ok=True)
     # corpus words trained on (those below min_count too, as gensim counts them) per second
@@ -328,8 +326,7 @@ def train_embeddings(job: EmbeddingsJob) -> EmbeddingsResult:
 
 def _end_epoch(out: Path, model: Word2Vec, state: dict, corpus_words: int,
                history: list[dict]) -> dict:  # fmt: skip
-    """The epoch's record (metrics.jsonl), the weights and the learning curve written."""
-    from rnnlab.train import plot_learning_curve
+    """The epoch's record, appended to metrics.jsonl; the weights written."""
     from rnnlab.train.metrics_log import append_record
 
     loss = state["loss"] / max(1, state["updates"])
@@ -338,8 +335,18 @@ def _end_epoch(out: Path, model: Word2Vec, state: dict, corpus_words: int,
               "seconds": state["elapsed"]}  # fmt: skip
     append_record(out / "metrics.jsonl", record)
     save_weights(model, out / "model.safetensors")
-    try:
-        plot_learning_curve([*history, record], out / "learning_curve.png")
-    except Exception as e:  # noqa: BLE001 (a picture is not worth stopping training for)
-        logger.warning("no learning curve: %s", e)
     return record
+
+
+def _finish(out: Path, model: Word2Vec, state: dict, history: list[dict]) -> None:
+    """At the end of a call (finished, stopped or interrupted): the checkpoint, the weights,
+    and the learning curve of the finished epochs."""
+    from rnnlab.train import plot_learning_curve
+
+    _save_checkpoint(out, model, state)
+    save_weights(model, out / "model.safetensors")
+    if history:
+        try:
+            plot_learning_curve(history, out / "learning_curve.png")
+        except Exception as e:  # noqa: BLE001 (a picture is not worth losing a run for)
+            logger.warning("no learning curve: %s", e)
