@@ -43,7 +43,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_name  # noqa: E402
-from rnnlab.data.timeseries import load_series  # noqa: E402
+from rnnlab.data.timeseries import load_time_series  # noqa: E402
 from rnnlab.metrics.forecast import forecast_scores, seasonal_naive  # noqa: E402
 
 HORIZONS = {"airline-passengers": 12, "monthly-sunspots": 120, "daily-min-temperatures": 365}
@@ -128,7 +128,7 @@ def ours(name: str, h: int, members: int, minutes: float, out: Path) -> np.ndarr
     result = train_forecast(job)
     print(f"    ours: {len(result.history)} epochs{' (budget spent)' * result.budget_spent}; "
           f"settings {settings}")  # fmt: skip
-    return result.model.forecast(load_series(name).values[:-h])["point"].numpy()
+    return result.model.forecast(load_time_series(name).values[:-h])["point"].numpy()
 
 
 def naive_forecast(train: np.ndarray, h: int, m: int) -> np.ndarray:
@@ -155,7 +155,7 @@ def main() -> None:
     warnings.filterwarnings("ignore")  # statsmodels' convergence chatter
     print(f"CPU: {cpu_name()}; torch threads {torch.get_num_threads()}")
     for name in args.series.split(","):
-        s = load_series(name)
+        s = load_time_series(name)
         h, m = HORIZONS[name], s.season
         y = s.values.numpy()
         train, truth = y[:-h], y[-h:]

@@ -11,9 +11,9 @@ import torch
 from rnnlab.data import DataFormatError, MissingDataError
 from rnnlab.data.timeseries import (
     future_dates,
-    load_series,
+    load_time_series,
     read_series_csv,
-    series_names,
+    time_series_names,
 )
 from rnnlab.errors import InputError
 
@@ -95,12 +95,16 @@ def test_dates_a_series_leaves_out_on_purpose_are_not_a_gap(tmp_path):
 
 
 def test_a_path_is_a_file_and_anything_else_a_registered_name(tmp_path, monkeypatch):
-    assert series_names() == ["airline-passengers", "daily-min-temperatures", "monthly-sunspots"]
+    assert time_series_names() == [
+        "airline-passengers",
+        "daily-min-temperatures",
+        "monthly-sunspots",
+    ]
     monkeypatch.chdir(tmp_path)
     write(tmp_path, "Month,Passengers\n2000-01,1\n2000-02,2\n", "airline-passengers.csv")
-    assert len(load_series("airline-passengers.csv")) == 2  # the user's file wins
+    assert len(load_time_series("airline-passengers.csv")) == 2  # the user's file wins
     with pytest.raises(MissingDataError, match="neither a CSV file nor a registered time series"):
-        load_series("no-such-series")
+        load_time_series("no-such-series")
 
 
 def test_future_dates_continue_the_series_as_it_writes_dates():
@@ -116,6 +120,6 @@ def test_future_dates_continue_the_series_as_it_writes_dates():
     ("monthly-sunspots", 2820, "monthly", 12, 58.0, 33.4),
 ])  # fmt: skip
 def test_the_mirror_series(data_root, name, n, frequency, season, first, last):
-    s = load_series(name)
+    s = load_time_series(name)
     assert (len(s), s.frequency, s.season) == (n, frequency, season)
     assert (float(s.values[0]), float(s.values[-1])) == (first, last)

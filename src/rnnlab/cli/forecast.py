@@ -116,7 +116,7 @@ def _series(model, data: str | None):
     read with the model's target column and cut at the same horizon and number of origins."""
     import torch
 
-    from rnnlab.data.timeseries import load_series
+    from rnnlab.data.timeseries import load_time_series
     from rnnlab.tasks.forecast import origins_of
 
     h = model.history
@@ -128,7 +128,7 @@ def _series(model, data: str | None):
     target = h.get("target") if h else None
     with as_usage_error():
         try:
-            s = load_series(data, target)
+            s = load_time_series(data, target)
         except ValueError as e:
             if target is None:
                 raise

@@ -23,6 +23,10 @@ Music (:mod:`rnnlab.data.music`) has its own registry too: ``load_music("jsb_cho
 Numeric series (:mod:`rnnlab.data.series`): ``load_series("japanese_vowels", "test")`` gives a
 :class:`SeriesSet` (X (N, T, C), lengths, class ids); ``read_ts`` reads any UEA/UCR ``.ts`` file,
 ``read_npz`` a ``.npz`` of X and y.
+
+Time series for forecasting (:mod:`rnnlab.data.timeseries`): ``load_time_series(
+"airline-passengers")`` (or any CSV of a date column and value columns) gives a :class:`TimeSeries`
+(values (T,), dates, frequency, default season); ``time_series_names()`` lists the registered ones.
 """
 
 from rnnlab.data.conll import TaggedSentences
@@ -56,6 +60,7 @@ from rnnlab.data.tagging import (  # registers conll2003, conll2000, ud_english_
     load_tagging_splits,
     tagging_names,
 )
+from rnnlab.data.timeseries import TimeSeries, load_time_series, time_series_names
 from rnnlab.data.translation import (  # registers multi30k
     ParallelText,
     load_parallel,
@@ -68,6 +73,7 @@ __all__ = [
     "BINARY_LABELS",
     "SST5_LABELS",
     "TaggedSentences",
+    "TimeSeries",
     "Utterance",
     "Tree",
     "ChecksumError",
@@ -112,12 +118,14 @@ __all__ = [
     "read_ts",
     "read_trees",
     "register",
+    "load_time_series",
     "sha256_file",
     "series_names",
     "speech_names",
     "split_utterances",
     "split_dev",
     "tagging_names",
+    "time_series_names",
     "translation_names",
     "write_midi",
 ]

@@ -1,6 +1,6 @@
 """Time series from CSV files: a date/time column and one or more numeric value columns.
 
-A :class:`Series` is one value column read in date order, with the frequency its dates follow
+A :class:`TimeSeries` is one value column read in date order, with the frequency its dates follow
 (monthly, daily, hourly ...) and a default seasonal period for that frequency
 (:data:`SEASONS`). The reader is strict, because a forecaster that silently skips a row learns
 the wrong season: every problem is a :class:`DataFormatError` naming the file, the line and the
@@ -21,8 +21,8 @@ jbrownlee/Datasets at a fixed commit and checked by sha256):
                              exactly 365 values
     monthly-sunspots         monthly 1749-01..1983-12, 2,820 values (mean sunspot number)
 
->>> from rnnlab.data.timeseries import load_series
->>> s = load_series("airline-passengers")  # doctest: +SKIP
+>>> from rnnlab.data.timeseries import load_time_series
+>>> s = load_time_series("airline-passengers")  # doctest: +SKIP
 >>> s.frequency, s.season, len(s)  # doctest: +SKIP
 ('monthly', 12, 144)
 """
@@ -45,14 +45,14 @@ from rnnlab.errors import InputError
 
 __all__ = [
     "SEASONS",
-    "Series",
     "SeriesSpec",
+    "TimeSeries",
     "future_dates",
     "infer_frequency",
-    "load_series",
+    "load_time_series",
     "read_series_csv",
-    "register_series",
-    "series_names",
+    "register_time_series",
+    "time_series_names",
 ]
 
 # frequency -> default seasonal period: the cycle that dominates such series (a year of months,
@@ -67,7 +67,7 @@ _MISSING = {"", "nan", "na", "n/a", "null", "none", "?"}
 
 
 @dataclass
-class Series:
+class TimeSeries:
     """One value column of a CSV in date order.
 
     ``values`` is (T,) float64; ``dates[i]`` is the date of ``values[i]`` as the file writes it;
@@ -99,8 +99,8 @@ class SeriesSpec:
 
 
 _SERIES: Registry[SeriesSpec] = Registry("time series", "time series")
-register_series = _SERIES.register  # (spec, replace=False) -> spec
-series_names = _SERIES.names  # () -> the registered series, sorted
+register_time_series = _SERIES.register  # (spec, replace=False) -> spec
+time_series_names = _SERIES.names  # () -> the registered series, sorted
 
 
 def parse_time(text: str) -> dt.datetime | None:
@@ -165,7 +165,7 @@ def future_dates(dates: list[str], n: int) -> list[str]:
 
 def read_series_csv(path: str | os.PathLike, target: str | None = None,
                     date_column: str | None = None, skip_dates: tuple[str, ...] = (),
-                    name: str | None = None) -> Series:  # fmt: skip
+                    name: str | None = None) -> TimeSeries:  # fmt: skip
     """Read one value column of a CSV with a header row.
 
     Args:
@@ -244,7 +244,7 @@ def read_series_csv(path: str | os.PathLike, target: str | None = None,
         raise DataFormatError(f"{path}: the {header[v]} series is constant (every value is "
                               f"{values[0]:g}): there is nothing to forecast or to "
                               "scale")  # fmt: skip
-    return Series(name or path.name.removesuffix(".csv"), header[v], dates,
+    return TimeSeries(name or path.name.removesuffix(".csv"), header[v], dates,
                   torch.tensor(values, dtype=torch.float64), frequency,
                   SEASONS.get(frequency, 1), times)  # fmt: skip
 
@@ -283,8 +283,8 @@ def _check_regular(path, rows, times, dates, step, frequency, skip) -> None:
                               "the dates must be evenly spaced")  # fmt: skip
 
 
-def load_series(name_or_path: str | os.PathLike, target: str | None = None,
-                date_column: str | None = None, progress: bool = True) -> Series:  # fmt: skip
+def load_time_series(name_or_path: str | os.PathLike, target: str | None = None,
+                date_column: str | None = None, progress: bool = True) -> TimeSeries:  # fmt: skip
     """A registered series by name (``"airline-passengers"``, with or without ``.csv``) or a
     user's CSV: a path that exists is read as a file, anything else as a registered name.
 
@@ -298,7 +298,7 @@ def load_series(name_or_path: str | os.PathLike, target: str | None = None,
     name = key.removesuffix(".csv")
     if name not in _SERIES:
         raise MissingDataError(f"{key!r} is neither a CSV file nor a registered time series "
-                               f"({', '.join(series_names())})")  # fmt: skip
+                               f"({', '.join(time_series_names())})")  # fmt: skip
     spec = _SERIES.get(name)
     path = fetch(spec.file, spec.subdir, progress=progress)
     return read_series_csv(path, target, date_column, spec.skip_dates, name=spec.name)
@@ -314,7 +314,7 @@ for _name, _sha, _size, _skip, _what in (
     ("monthly-sunspots", "c4ec8cc57d9f6fb6ecdb3e1f37f25b6f4badd5124c55931052b0cd2fc3bc71f3",
      45039, (), "monthly mean sunspot number (Zurich), 1749-1983"),
 ):  # fmt: skip
-    register_series(SeriesSpec(
+    register_time_series(SeriesSpec(
         _name, "time_series/jbrownlee",
         RemoteFile(f"{_name}.csv", (f"{_JBROWNLEE}{_name}.csv",), _sha, _size), _skip, _what,
     ))  # fmt: skip

@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from rnnlab import saved
-from rnnlab.data.timeseries import Series, load_series
+from rnnlab.data.timeseries import TimeSeries, load_time_series
 from rnnlab.errors import InputError
 from rnnlab.metrics.forecast import forecast_scores, seasonal_naive
 from rnnlab.models.forecast import ForecastConfig, Forecaster, phase_features
@@ -73,9 +73,9 @@ class ForecastResult:
     budget_spent: bool = False
 
 
-def series_of(job: ForecastJob) -> tuple[Series, ForecastConfig]:
+def series_of(job: ForecastJob) -> tuple[TimeSeries, ForecastConfig]:
     """The series and the model config with its season resolved."""
-    series = load_series(job.data, job.target)
+    series = load_time_series(job.data, job.target)
     season = job.season or job.model.season or series.season
     try:
         return series, replace(job.model, season=season)
