@@ -51,7 +51,7 @@ def main() -> None:
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--dropout", type=float, default=0.5, help="before the output layer")
     ap.add_argument("--input-dropout", type=float, default=0.1, help="on the input keys")
-    ap.add_argument("--weight-dropout", type=float, default=0.0, help="DropConnect on W_hh")
+    ap.add_argument("--weight-dropout", type=float, default=0.8, help="DropConnect on W_hh")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--transpose", type=int, default=0, help="random shifts in training")

@@ -41,7 +41,7 @@ def add_train(sub) -> None:
                    help="dropout between layers and before the output layer")  # fmt: skip
     g.add_argument("--input-dropout", type=float, default=0.1,
                    help="dropout on the input keys")  # fmt: skip
-    g.add_argument("--weight-dropout", type=float, default=0.0,
+    g.add_argument("--weight-dropout", type=float, default=0.8,
                    help="DropConnect on the recurrent matrices W_hh")  # fmt: skip
     g = p.add_argument_group("training")
     g.add_argument("--batch-size", type=positive_int, default=4, help="pieces per batch")
