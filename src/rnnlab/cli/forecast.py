@@ -34,11 +34,11 @@ def add_train(sub) -> None:
                    help="a CSV file (a date/time column, then value columns) or a registered "
                         "series: airline-passengers, daily-min-temperatures, monthly-sunspots "
                         "(with or without .csv)")  # fmt: skip
-    g.add_argument("--target", help="the value column (default: the first after the date)")
+    g.add_argument("--target", help="the value column (if not given: the first after the date)")
     g.add_argument("--horizon", type=positive_int, default=12,
                    help="steps forecast at once; the last HORIZON points are held out")  # fmt: skip
     g.add_argument("--season", type=positive_int, metavar="M",
-                   help="seasonal period (default: the frequency's: monthly 12, daily 365, "
+                   help="seasonal period (if not given, the frequency's: monthly 12, daily 365, "
                         "hourly 24 ...)")  # fmt: skip
     g.add_argument("--rolling", type=positive_int, default=1, metavar="K",
                    help="K forecast origins one step apart (the test part is the last "
@@ -155,14 +155,14 @@ def add_forecast(sub) -> None:
     p = sub.add_parser("forecast", help="forecast with a trained forecaster (CSV + PNG)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
     p.add_argument("model_dir", help="a directory written by rnnlab train forecast")
-    p.add_argument("--steps", type=positive_int, help="steps to forecast (default: the horizon)")
+    p.add_argument("--steps", type=positive_int, help="steps (if not given: the horizon)")
     p.add_argument("--out", default="forecast.csv",
                    help="the CSV to write (date, forecast, lo, hi, truth); the plot goes beside "
                         "it as .png")  # fmt: skip
-    p.add_argument("--data", help="the series (default: the one the model was trained on)")
+    p.add_argument("--data", help="the series (if not given: the one the model was trained on)")
     p.add_argument("--from-end", action="store_true",
-                   help="forecast past the last date (default: from the start of the held-out "
-                        "part, beside the truth)")  # fmt: skip
+                   help="forecast past the last date (else from the start of the held-out part, "
+                        "beside the truth)")  # fmt: skip
     p.add_argument("--samples", type=positive_int, default=200,
                    help="Monte-Carlo dropout draws (interval mc-dropout)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="the draws' seed")
