@@ -6,6 +6,7 @@ saved kind has a ``task`` name and ``to_saved``/``from_saved`` (``rnnlab.saved.M
 """
 
 from rnnlab.models.classifier import TextClassifier
+from rnnlab.models.forecast import ForecastConfig, Forecaster
 from rnnlab.models.language_model import LanguageModel, LMConfig, TextFormat
 from rnnlab.models.lm_network import LMNetwork
 from rnnlab.models.music import MusicConfig, MusicModel
@@ -17,3 +18,4 @@ __all__ = ["LMConfig", "LMNetwork", "LanguageModel", "SequenceTagger", "TaggerCo
 __all__ += ["DEFAULT_ALPHA", "Seq2Seq", "Seq2SeqConfig", "TextClassifier", "TextFormat"]
 __all__ += ["MusicConfig", "MusicModel", "SpeechConfig", "SpeechModel", "Transcription"]
 __all__ += ["Translation"]
+__all__ += ["ForecastConfig", "Forecaster"]
