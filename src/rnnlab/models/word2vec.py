@@ -52,8 +52,8 @@ class Word2VecConfig:
         for name in ("dim", "window", "min_count"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.negative < 1:
-            raise ValueError(f"negative must be >= 1 (negative sampling), got {self.negative}")
+        if not 1 <= self.negative <= 64:
+            raise ValueError(f"negative must be in 1..64 (negative sampling), got {self.negative}")
         if self.max_vocab is not None and self.max_vocab < 1:
             raise ValueError(f"max_vocab must be >= 1, got {self.max_vocab}")
         if self.sample < 0:
@@ -86,9 +86,10 @@ class Word2Vec(nn.Module):
 
     def noise_table(self, size: int | None = None) -> torch.Tensor:
         """int32 (S,) word ids, each in proportion to P_n(w) = count^0.75 / sum count^0.75;
-        S = 100 V (at least 10^6, at most 10^8) unless ``size`` is given."""
+        S = 20 V (at least 10^6, at most 10^8) unless ``size`` is given: small enough to stay in
+        the CPU's cache (a table of 10^7 costs the native engine 20% of its speed)."""
         V = len(self.words)
-        size = size or int(min(10**8, max(10**6, 100 * V)))
+        size = size or int(min(10**8, max(10**6, 20 * V)))
         weights = np.asarray(self.counts, dtype=np.float64) ** 0.75  # (V,)
         cumulative = np.cumsum(weights) / weights.sum()  # (V,)
         points = (np.arange(size, dtype=np.float64) + 0.5) / size  # (S,)

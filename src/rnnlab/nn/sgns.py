@@ -153,8 +153,8 @@ def train_chunk(
     if w_in.dtype != torch.float32 or w_out.shape != w_in.shape or w_in.dim() != 2:
         raise ValueError(f"w_in and w_out must be float32 (V, D), got {w_in.dtype} "
                          f"{tuple(w_in.shape)} and {tuple(w_out.shape)}")  # fmt: skip
-    if window < 1 or negative < 0:
-        raise ValueError(f"window must be >= 1 and negative >= 0, got {window} and {negative}")
+    if window < 1 or not 0 <= negative <= 64:
+        raise ValueError(f"window must be >= 1 and negative in 0..64, got {window} and {negative}")
     if resolve_engine(engine) == "native":
         out = _load().train_chunk(w_in, w_out, ids, keep, table, window, negative, cbow,
                                   lr_start, lr_end, seed, threads)  # fmt: skip

@@ -25,6 +25,7 @@
 #include <cmath>
 #include <functional>
 #include <cstdint>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -42,10 +43,17 @@ struct Lcg {
   inline float uniform() { return static_cast<float>((next() >> 16) & 0xFFFF) / 65536.0f; }
 };
 
+// 16 partial sums, so that the additions do not wait on each other (and vectorise)
 inline float dot(const float* a, const float* b, int64_t D) {
-  float s = 0.0f;
+  float part[16] = {0.0f};
+  int64_t j = 0;
+  for (; j + 16 <= D; j += 16) {
 #pragma GCC ivdep
-  for (int64_t j = 0; j < D; ++j) s += a[j] * b[j];
+    for (int k = 0; k < 16; ++k) part[k] += a[j + k] * b[j + k];
+  }
+  float s = 0.0f;
+  for (; j < D; ++j) s += a[j] * b[j];
+  for (int k = 0; k < 16; ++k) s += part[k];
   return s;
 }
 
@@ -54,9 +62,24 @@ inline void axpy(float g, const float* x, float* y, int64_t D) {
   for (int64_t j = 0; j < D; ++j) y[j] += g * x[j];
 }
 
-// -log sigma(s) for label 1 (z = s) or label 0 (z = -s), and sigma(s)
-inline float sigmoid(float s) { return 1.0f / (1.0f + std::exp(-s)); }
-inline float nll(float z) { return z < -20.0f ? -z : std::log1p(std::exp(-z)); }
+
+// log(x) for x >= 1, to ~1e-6: x = m 2^k with m in [1, 2), log m = 2 atanh(t), t = (m-1)/(m+1)
+// <= 1/3, by its series to t^9 (the loss is only reported, and std::log1p cost 30% of the time)
+inline float fast_log(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  const int k = static_cast<int>((bits >> 23) & 0xFF) - 127;  // x = m 2^k
+  bits = (bits & 0x7FFFFF) | 0x3F800000;
+  float m;
+  std::memcpy(&m, &bits, 4);
+  const float t = (m - 1.0f) / (m + 1.0f);
+  const float t2 = t * t;
+  const float series =
+      t * (2.0f + t2 * (2.0f / 3 + t2 * (2.0f / 5 + t2 * (2.0f / 7 + t2 * (2.0f / 9)))));
+  return series + static_cast<float>(k) * 0.69314718f;
+}
+
+constexpr int64_t kMaxNegative = 64;
 
 struct Shared {
   float* w_in;
@@ -74,20 +97,29 @@ struct Shared {
 inline double output_step(const Shared& s, const float* h, int32_t o, float lr, Lcg& rng,
                           float* dh) {
   double loss = 0.0;
-  for (int64_t k = 0; k <= s.negative; ++k) {
-    int32_t t = o;
-    float label = 1.0f;
-    if (k > 0) {
-      t = s.table[(rng.next() >> 16) % static_cast<uint64_t>(s.table_size)];
-      if (t == o) continue;  // the centre word drawn as noise: skipped, as word2vec.c does
-      label = 0.0f;
-    }
+  // draw the targets first and ask for their rows, so the memory loads overlap
+  int32_t targets[kMaxNegative + 1];
+  const int64_t K = std::min<int64_t>(s.negative, kMaxNegative);
+  targets[0] = o;
+  for (int64_t k = 1; k <= K; ++k) {
+    targets[k] = s.table[(rng.next() >> 16) % static_cast<uint64_t>(s.table_size)];
+    const char* row = reinterpret_cast<const char*>(s.w_out + static_cast<int64_t>(targets[k]) * s.D);
+    for (int64_t b = 0; b < s.D * 4; b += 64) __builtin_prefetch(row + b, 1);
+  }
+  for (int64_t k = 0; k <= K; ++k) {
+    const int32_t t = targets[k];
+    const float label = k == 0 ? 1.0f : 0.0f;
+    if (k > 0 && t == o) continue;  // the centre word drawn as noise: skipped, as word2vec.c does
     float* u = s.w_out + static_cast<int64_t>(t) * s.D;
-    // s_k = u_{t_k} . h
-    const float score = dot(u, h, s.D);
-    loss += nll(label > 0.0f ? score : -score);
+    // s_k = u_{t_k} . h   (clipped to +-20 for the exponential: sigma is 0 or 1 there)
+    const float score = std::min(20.0f, std::max(-20.0f, dot(u, h, s.D)));
+    // with e = exp(-s_k): sigma(s_k) = 1 / (1 + e); -log sigma(s_k) = log(1 + e), and
+    // -log sigma(-s_k) = s_k + log(1 + e)
+    const float e = std::exp(-score);
+    const float log1pe = fast_log(1.0f + e);
+    loss += label > 0.0f ? log1pe : score + log1pe;
     // g_k = lr * (label_k - sigma(s_k))
-    const float g = lr * (label - sigmoid(score));
+    const float g = lr * (label - 1.0f / (1.0f + e));
     // dh += g_k u_{t_k} (before u's update);  u_{t_k} += g_k h
     axpy(g, u, dh, s.D);
     axpy(g, h, u, s.D);
@@ -174,7 +206,8 @@ Tensor train_chunk(Tensor w_in, Tensor w_out, const Tensor& ids, const Tensor& k
   TORCH_CHECK(ids.dtype() == at::kInt && ids.is_contiguous() && ids.dim() == 1, "ids: int32 (N,)");
   TORCH_CHECK(keep.dtype() == at::kFloat && keep.numel() == w_in.size(0), "keep: float32 (V,)");
   TORCH_CHECK(table.dtype() == at::kInt && table.numel() > 0, "table: int32 (S,)");
-  TORCH_CHECK(window >= 1 && negative >= 0 && threads >= 1, "window >= 1, negative >= 0");
+  TORCH_CHECK(window >= 1 && negative >= 0 && negative <= kMaxNegative && threads >= 1,
+              "window >= 1, 0 <= negative <= 64, threads >= 1");
   Shared s{w_in.data_ptr<float>(), w_out.data_ptr<float>(), ids.data_ptr<int32_t>(),
            keep.data_ptr<float>(), table.data_ptr<int32_t>(), table.numel(), w_in.size(1),
            window, negative, cbow, lr_start, lr_end};
