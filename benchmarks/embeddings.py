@@ -70,6 +70,7 @@ def main() -> int:
     ap.add_argument("--no-same-compute", action="store_true",
                     help="skip training an LM for the skip-gram's training time")  # fmt: skip
     ap.add_argument("--reviews", type=int, help="only the first N reviews (a smoke run)")
+    ap.add_argument("--out", help="keep our skip-gram run here (default: a temp folder)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
@@ -113,7 +114,8 @@ def main() -> int:
     print(f"rnnlab: {load_avg()}")
     t = time.perf_counter()
     r = train_embeddings(EmbeddingsJob(data=str(text), tokenizer="whitespace", model=cfg,
-                                       out=str(Path(tmp.name) / "w2v"), epochs=args.epochs,
+                                       out=args.out or str(Path(tmp.name) / "w2v"),
+                                       epochs=args.epochs,
                                        threads=args.threads, progress=False))  # fmt: skip
     total_s = time.perf_counter() - t
     ours = r.model.keyed_vectors()
