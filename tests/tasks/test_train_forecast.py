@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import rnnlab
 from rnnlab.errors import InputError
 from rnnlab.models.forecast import ForecastConfig
 from rnnlab.tasks.forecast import ForecastJob, make_windows, origins_of, train_forecast
@@ -49,17 +50,24 @@ def test_a_tiny_model_learns_a_sine_wave(tmp_path, seed):
     assert naive > 1.0 and ours < 0.1, (ours, naive)
 
 
-def test_the_test_part_is_never_seen(tmp_path):
-    """The same training part with another test part: the same scaler and the same weights."""
+@pytest.mark.parametrize("refit", [False, True])
+def test_the_test_part_is_never_seen(tmp_path, refit):
+    """The same training part with another test part: the same scaler and the same weights
+    (also after a refit on the training part's valid windows)."""
     y = sine(120)
     a = write_csv(tmp_path / "a.csv", y)
     b = write_csv(tmp_path / "b.csv", y[:-8] + [1e4 * (i + 1) for i in range(8)])
-    ra = train_forecast(job(a, tmp_path / "ra", epochs=3))
-    rb = train_forecast(job(b, tmp_path / "rb", epochs=3))
+    ra = train_forecast(replace(job(a, tmp_path / "ra", epochs=3), refit=refit))
+    rb = train_forecast(replace(job(b, tmp_path / "rb", epochs=3), refit=refit))
+    assert (tmp_path / "ra" / "refit").is_dir() == refit
+    assert sum(bool(r.get("refit")) for r in ra.history) == (len(ra.history) - 3 if refit else 0)
     assert ra.model.transform == rb.model.transform
     assert ra.model.transform.mean == pytest.approx(sum(y[:-8]) / 112)
     wa, wb = current_weights(tmp_path / "ra"), current_weights(tmp_path / "rb")
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    sa, sb = rnnlab.load(tmp_path / "ra").state_dict(), rnnlab.load(tmp_path / "rb").state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)  # the saved (refitted) weights too
+    assert all(torch.equal(sa[k], v) for k, v in ra.model.state_dict().items())
     assert rb.scores["model"]["rmse"] > 1e3  # but the test scores do see it
 
 

@@ -31,7 +31,7 @@ from rnnlab.data.timeseries import TimeSeries, load_time_series
 from rnnlab.errors import InputError
 from rnnlab.metrics.forecast import forecast_scores, seasonal_naive
 from rnnlab.models.forecast import ForecastConfig, Forecaster, phase_features
-from rnnlab.train import TrainConfig, Trainer, seed_everything
+from rnnlab.train import TrainConfig, Trainer, save_weights, seed_everything
 
 __all__ = ["ForecastJob", "ForecastResult", "evaluate_origins", "make_windows", "origins_of",
            "series_of", "train_forecast"]  # fmt: skip
@@ -49,6 +49,9 @@ class ForecastJob:
     out: str = "runs/forecast"
     season: int | None = None  # the seasonal period m; None: the series' frequency's default
     rolling: int = 1  # K forecast origins, one step apart, at the end of the series
+    # after early stopping, train afresh on every window (the valid ones too) for as many epochs
+    # as the best valid epoch took: the last H points of the training part become targets too
+    refit: bool = False
     batch_size: int = 32
     model: ForecastConfig = field(default_factory=ForecastConfig)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(
@@ -143,6 +146,23 @@ def evaluate_origins(model: Forecaster, values: torch.Tensor, origins: list[int]
             "points": len(truth), "forecasts": forecasts}  # fmt: skip
 
 
+def _refit(job: ForecastJob, model: Forecaster, windows: dict, history: list[dict]):
+    """A fresh model (same seed) trained on the train and valid windows together for the best
+    valid epoch's number of epochs, in ``job.out/refit`` (resumable there); its weights replace
+    ``job.out/model.safetensors``. Returns (model, the two phases' history)."""
+    best = max((r["epoch"] for r in history if r.get("best")), default=len(history))
+    seed_everything(job.train.seed)
+    fresh = Forecaster(model.config, model.transform, model.history)
+    both = tuple(torch.cat([a, b]) for a, b in zip(windows["train"], windows["valid"], strict=True))
+    out = Path(job.out, "refit")
+    config = replace(job.train, epochs=best, patience=None)
+    resume = job.resume and (out / "checkpoint").is_dir()
+    more = Trainer(fresh, config, out).fit(_loader(both, job.batch_size, True, job.train.seed),
+                                           None, resume=resume)  # fmt: skip
+    save_weights(fresh, Path(job.out, "model.safetensors"))
+    return fresh, history + [{**r, "refit": True} for r in more]
+
+
 def train_forecast(job: ForecastJob) -> ForecastResult:
     """Fit on the training part, keep the best valid epoch, save to ``job.out``, score the test
     origins (model and seasonal naive, see the module) into ``scores.json``."""
@@ -157,7 +177,7 @@ def train_forecast(job: ForecastJob) -> ForecastResult:
                      "frequency": series.frequency, "dates": series.dates, "values": y.tolist(),
                      "train_end": train_end, "origins": origins}  # fmt: skip
     windows = make_windows(model.transform.apply(y[:train_end]), model.transform.offset, config)
-    run = {"data": job.data, "target": job.target, "rolling": job.rolling,
+    run = {"data": job.data, "target": job.target, "rolling": job.rolling, "refit": job.refit,
            "batch_size": job.batch_size, "seed": job.train.seed}  # fmt: skip
     if job.resume:
         saved.check_same_run(model, job.out, run)
@@ -168,6 +188,8 @@ def train_forecast(job: ForecastJob) -> ForecastResult:
     trainer = Trainer(model, job.train, job.out)
     history = trainer.fit(_loader(windows["train"], job.batch_size, True, job.train.seed),
                           _loader(windows["valid"], 256, False, 0), resume=job.resume)  # fmt: skip
+    if job.refit and not trainer.budget_spent:
+        model, history = _refit(job, model, windows, history)
     model.eval()
     result = evaluate_origins(model, y, origins, train_end, config.season)
     Path(job.out, "scores.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
