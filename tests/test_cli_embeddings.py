@@ -64,6 +64,10 @@ def test_inspect_draws_a_picture(run, tmp_path, capsys):
     assert main(["inspect", "embeddings", str(run), "--words", "man:woman", "king:queen",
                  "boy,girl", "--out", str(out)]) == 0  # fmt: skip
     assert out.stat().st_size > 1000 and "wrote" in capsys.readouterr().out
+    pytest.importorskip("sklearn")
+    assert main(["inspect", "embeddings", str(run), "--words", "man,woman,king,queen,boy,girl",
+                 "--method", "tsne", "--out", str(tmp_path / "tsne.png")]) == 0  # fmt: skip
+    assert (tmp_path / "tsne.png").stat().st_size > 1000
 
 
 @pytest.mark.parametrize(
