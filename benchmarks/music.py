@@ -30,7 +30,7 @@ import torch
 from machine import cpu_name
 from rnnlab.data.music import load_music
 from rnnlab.metrics.music import estimate_key, in_key_share, note_density
-from rnnlab.models.music import MusicConfig, MusicModel, ensemble_nll
+from rnnlab.models.music import MusicConfig, MusicModel, default_weight_dropout, ensemble_nll
 from rnnlab.tasks.music import MusicJob, train_music
 from rnnlab.train import TrainConfig
 
@@ -51,7 +51,9 @@ def main() -> None:
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--dropout", type=float, default=0.5, help="before the output layer")
     ap.add_argument("--input-dropout", type=float, default=0.1, help="on the input keys")
-    ap.add_argument("--weight-dropout", type=float, default=0.8, help="DropConnect on W_hh")
+    ap.add_argument("--weight-dropout", type=float,
+                    help="DropConnect on W_hh (default: the CLI's, 0.8 for lstm and gru, 0.3 "
+                         "for rnn)")  # fmt: skip
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--transpose", type=int, default=0, help="random shifts in training")
@@ -74,12 +76,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         tmp = args.keep or scratch
         for cell in args.cells.split(","):
+            wd = args.weight_dropout
+            wd = default_weight_dropout(cell) if wd is None else wd
             config = MusicConfig(cell=cell, hidden_size=args.hidden, dropout=args.dropout,
-                                 input_dropout=args.input_dropout,
-                                 weight_dropout=args.weight_dropout)  # fmt: skip
+                                 input_dropout=args.input_dropout, weight_dropout=wd)  # fmt: skip
             name = (f"{cell} {args.hidden}, dropout {args.input_dropout:g}/{args.dropout:g}, "
                     f"lr {args.lr:g}, batch {args.batch_size}"
-                    + (f", weight dropout {args.weight_dropout:g}" if args.weight_dropout else "")
+                    + (f", weight dropout {wd:g}" if wd else "")
                     + (f", transpose {args.transpose}" if args.transpose else ""))  # fmt: skip
             members, t_cell = [], time.time()
             for seed in range(args.seeds):
@@ -112,6 +115,8 @@ def main() -> None:
                 print(f"| peer music_lstm.py | {res} | | | {time.time() - t0:.0f} |", flush=True)
             else:
                 print(f"# peer failed: {proc.stderr[-300:]}", file=sys.stderr)
+        if not args.samples:
+            return
         _, cell, model = best
         untrained = MusicModel(MusicConfig(cell=cell, hidden_size=args.hidden))
         print("\n| chorales | in-key share | keys down per step |\n|---|---|---|")

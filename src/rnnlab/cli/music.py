@@ -41,8 +41,9 @@ def add_train(sub) -> None:
                    help="dropout between layers and before the output layer")  # fmt: skip
     g.add_argument("--input-dropout", type=float, default=0.1,
                    help="dropout on the input keys")  # fmt: skip
-    g.add_argument("--weight-dropout", type=float, default=0.8,
-                   help="DropConnect on the recurrent matrices W_hh")  # fmt: skip
+    g.add_argument("--weight-dropout", type=float,
+                   help="DropConnect on the recurrent matrices W_hh (default: 0.8 for lstm and "
+                        "gru, 0.3 for rnn)")  # fmt: skip
     g = p.add_argument_group("training")
     g.add_argument("--batch-size", type=positive_int, default=4, help="pieces per batch")
     g.add_argument("--transpose", type=int, default=0, metavar="K",
@@ -53,7 +54,7 @@ def add_train(sub) -> None:
 
 
 def cmd_train_music(args) -> int:
-    from rnnlab.models.music import MusicConfig
+    from rnnlab.models.music import MusicConfig, default_weight_dropout
     from rnnlab.tasks.music import MusicJob, train_music
 
     with as_usage_error():
@@ -63,7 +64,8 @@ def cmd_train_music(args) -> int:
             transpose=args.transpose,
             model=MusicConfig(cell=args.cell, hidden_size=args.hidden, num_layers=args.layers,
                               dropout=args.dropout, input_dropout=args.input_dropout,
-                              weight_dropout=args.weight_dropout),
+                              weight_dropout=default_weight_dropout(args.cell)
+                              if args.weight_dropout is None else args.weight_dropout),
             train=train_config(args, monitor="loss", mode="min"),
             resume=args.resume,
         )  # fmt: skip

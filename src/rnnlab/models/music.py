@@ -59,6 +59,12 @@ class MusicConfig:
                 raise ValueError(f"{name} must be in [0, 1), got {v!r}")
 
 
+def default_weight_dropout(cell: str) -> float:
+    """``rnnlab train music``'s weight dropout for ``cell``: 0.8 for LSTM and GRU, 0.3 for the
+    tanh RNN (at 0.8 it stops learning early: valid 9.56 against 8.44 at 0.3; benchmarks)."""
+    return 0.3 if cell == "rnn" else 0.8
+
+
 def shifted(rolls: torch.Tensor) -> torch.Tensor:
     """The inputs of the next-step model: x_t = v_{t-1}, x_0 = 0. (B, T, K) -> (B, T, K)."""
     return torch.cat([torch.zeros_like(rolls[:, :1]), rolls[:, :-1]], dim=1)
