@@ -92,12 +92,12 @@ class SeriesSet:
         if self.X.ndim != 3:
             raise ValueError(f"X must be (N, T, C), got shape {self.X.shape}")
         N, T, _ = self.X.shape
-        if self.lengths.shape != (N,) or N and not (1 <= self.lengths.min() <= self.lengths.max()
-                                                    <= T):  # fmt: skip
-            raise ValueError(f"lengths must be (N,) = ({N},) in [1, {T}], got {self.lengths}")
-        if self.y is not None and (self.y.shape != (N,) or N and not (
-                0 <= self.y.min() and self.y.max() < len(self.labels))):  # fmt: skip
-            raise ValueError(f"y must be (N,) = ({N},) ids in [0, {len(self.labels)})")
+        n = self.lengths
+        if n.shape != (N,) or ((n < 1) | (n > T)).any():
+            raise ValueError(f"lengths must be (N,) = ({N},) in [1, {T}], got {n}")
+        K, y = len(self.labels), self.y
+        if y is not None and (y.shape != (N,) or ((y < 0) | (y >= K)).any()):
+            raise ValueError(f"y must be (N,) = ({N},) ids in [0, {K})")
 
     def __len__(self) -> int:
         return len(self.X)

@@ -8,7 +8,7 @@ The pipeline:
     -> a seeded, stratified ``valid_fraction`` of the training series for model selection
     -> per-channel statistics of the remaining training series only -> the model's buffers
     -> SeriesClassifier (normalise -> BiGRU/BiLSTM -> pool -> softmax) -> Trainer -> runs/NAME/
-    -> accuracy and the confusion matrix on valid and test (scores.json, confusion_test.png)
+    -> accuracy and the confusion matrix on valid and test (scores.json)
 """
 
 from __future__ import annotations
