@@ -10,6 +10,7 @@ class in :data:`MODELS`, and the class says which other files describe it:
     "tag"         SequenceTagger   vocab.json, tags.json (tag names), chars.json (characters)
     "translate"   Seq2Seq          src_vocab.json, tgt_vocab.json
     "embeddings"  Word2Vec         words.json (the words, most frequent first, and their counts)
+    "forecast"    Forecaster       history.json (the series trained on: dates, values, origins)
 
 A saved model class has a ``task`` name and a pair of methods, so this module knows no task:
 
