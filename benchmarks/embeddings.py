@@ -70,6 +70,7 @@ def main() -> int:
     ap.add_argument("--no-same-compute", action="store_true",
                     help="skip training an LM for the skip-gram's training time")  # fmt: skip
     ap.add_argument("--reviews", type=int, help="only the first N reviews (a smoke run)")
+    ap.add_argument("--seed", type=int, default=0, help="both trainers' seed")
     ap.add_argument("--out", help="keep our skip-gram run here (default: a temp folder)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -98,7 +99,7 @@ def main() -> int:
     print(f"gensim: {load_avg()}")
     g = GensimWord2Vec(vector_size=cfg.dim, window=cfg.window, negative=cfg.negative,
                        min_count=cfg.min_count, sample=cfg.sample, sg=1, alpha=cfg.alpha,
-                       min_alpha=cfg.min_alpha, workers=args.threads, seed=0)  # fmt: skip
+                       min_alpha=cfg.min_alpha, workers=args.threads, seed=args.seed)  # fmt: skip
     t = time.perf_counter()
     g.build_vocab(lines)
     vocab_s = time.perf_counter() - t
@@ -115,7 +116,7 @@ def main() -> int:
     t = time.perf_counter()
     r = train_embeddings(EmbeddingsJob(data=str(text), tokenizer="whitespace", model=cfg,
                                        out=args.out or str(Path(tmp.name) / "w2v"),
-                                       epochs=args.epochs,
+                                       epochs=args.epochs, seed=args.seed,
                                        threads=args.threads, progress=False))  # fmt: skip
     total_s = time.perf_counter() - t
     ours = r.model.keyed_vectors()
