@@ -52,7 +52,7 @@ HORIZONS = {"airline-passengers": 12, "monthly-sunspots": 120, "daily-min-temper
 OURS = {
     "airline-passengers": dict(kind="seq2seq", window=36, log=True, seasonal_diff=True),
     "monthly-sunspots": dict(window=240, batch_size=64),
-    "daily-min-temperatures": dict(window=60, harmonics=3, dropout=0.3, batch_size=64, refit=True),
+    "daily-min-temperatures": dict(window=120, harmonics=3, dropout=0.3, batch_size=64, refit=True),
 }
 
 
