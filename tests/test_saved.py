@@ -288,11 +288,13 @@ def test_the_registry_maps_every_task_to_its_class():
     from rnnlab.models.music import MusicModel
     from rnnlab.models.series import SeriesClassifier
     from rnnlab.models.speech import SpeechModel
+    from rnnlab.models.word2vec import Word2Vec
 
     assert saved.MODELS == {"classify": TextClassifier, "lm": LanguageModel,
                             "tag": SequenceTagger, "translate": Seq2Seq,
                             "speech": SpeechModel, "music": MusicModel,
-                            "forecast": Forecaster, "series": SeriesClassifier}  # fmt: skip
+                            "forecast": Forecaster, "series": SeriesClassifier,
+                            "embeddings": Word2Vec}  # fmt: skip
     for task, model in {"classify": make_model(), **other_models()}.items():
         assert saved.config_of(model)["task"] == task == model.task
 
