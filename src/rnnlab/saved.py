@@ -65,8 +65,17 @@ RUN = "run.json"  # a training run's data and loader settings (not part of the m
 # config.json's "task" -> the class that saves and loads such models
 MODELS: dict[str, type] = {
     cls.task: cls
-    for cls in (TextClassifier, LanguageModel, SequenceTagger, Seq2Seq, SpeechModel, MusicModel,
-                Forecaster, SeriesClassifier, Word2Vec)  # fmt: skip
+    for cls in (
+        TextClassifier,
+        LanguageModel,
+        SequenceTagger,
+        Seq2Seq,
+        SpeechModel,
+        MusicModel,
+        Forecaster,
+        SeriesClassifier,
+        Word2Vec,
+    )
 }
 
 
