@@ -34,6 +34,7 @@ from pathlib import Path
 
 import torch
 
+import rnnlab
 from rnnlab import embeddings
 from rnnlab.data import load_corpus
 from rnnlab.data.word_benchmarks import word_benchmark
@@ -126,7 +127,7 @@ def main() -> int:
 
     # the lecture's route: language models' embedding matrices
     if args.lm and Path(args.lm).is_dir():
-        lm_kv = embeddings.load(args.lm)
+        lm_kv = embeddings.from_model(rnnlab.load(args.lm))
         rows["LM embedding (finished run, ~150 min)"] = {**scores(lm_kv, questions, pairs)}
     if not args.no_same_compute:
         rows.update(same_compute_lm(text, r.seconds))

@@ -107,6 +107,11 @@ def load_vectors(run: str, limit: int | None = None):
     if not Path(run).exists():
         raise UsageError(f"{run} does not exist: give a directory written by rnnlab train or a "
                          "word2vec / GloVe file")  # fmt: skip
+    if Path(run).is_dir():
+        import rnnlab
+
+        kv = embeddings.from_model(rnnlab.load(run))
+        return kv if limit is None else kv.restrict(limit)
     return embeddings.load(run, limit=limit)
 
 

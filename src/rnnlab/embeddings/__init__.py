@@ -1,7 +1,9 @@
 """Word embeddings: vectors by word, their files, nearest neighbours, analogies, evaluation.
 
+>>> import rnnlab
 >>> from rnnlab import embeddings
->>> kv = embeddings.load("runs/imdb_w2v")          # a run, or a word2vec / GloVe file
+>>> kv = embeddings.from_model(rnnlab.load("runs/imdb_w2v"))   # or any word-level run
+>>> glove = embeddings.load("glove.6B.100d.txt")    # a word2vec / GloVe file
 >>> kv.analogy("man", "woman", "king")              # man : woman :: king : ?
 [('queen', 0.71)]
 >>> kv.most_similar("king", metric="manhattan", topn=3)

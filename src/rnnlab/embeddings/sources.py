@@ -4,7 +4,9 @@ The lecture's route to word vectors is the embedding layer of a trained network:
 language model's (or classifier's, or tagger's) ``nn.Embedding`` (V, E) is the vector of its
 vocabulary's word i. :func:`from_model` takes those rows, leaving out the reserved tokens
 (``<pad>``, ``<unk>``, ``<bos>``, ``<eos>``); a word2vec run (``rnnlab train embeddings``) gives
-its input vectors. :func:`load` opens what a user names: a word2vec/GloVe file or a run directory.
+its input vectors. :func:`load` opens a word2vec/GloVe file; a saved run directory is
+``from_model(rnnlab.load(path))`` (this package sits below the saved-model registry, which
+imports it, so it does not open run directories itself; ``rnnlab similar/analogy RUN`` take either).
 """
 
 from __future__ import annotations
@@ -53,22 +55,17 @@ def from_model(model, side: str = "src") -> KeyedVectors:
 
 def load(path: str | os.PathLike, format: str | None = None,
          limit: int | None = None) -> KeyedVectors:  # fmt: skip
-    """The word vectors of ``path``: a word2vec (text or binary) or GloVe file (``format`` as
-    :func:`rnnlab.embeddings.read_vectors` takes it), or a directory saved by ``rnnlab train``
-    (a word2vec run, or any word-level model: :func:`from_model`). ``limit`` keeps the most
-    frequent words.
+    """The word vectors of the file ``path``: word2vec (text or binary) or GloVe (``format`` as
+    :func:`rnnlab.embeddings.read_vectors` takes it). ``limit`` keeps the first (most frequent)
+    words. A run directory written by ``rnnlab train`` is ``from_model(rnnlab.load(path))``.
 
     Raises:
-        MissingFileError: nothing at ``path``. InputError: a malformed file, or a model without
-        word vectors. CheckpointError: a corrupt run directory.
+        MissingFileError: nothing at ``path``. InputError: a malformed file, or a directory.
     """
     path = Path(path)
     if path.is_dir():
-        import rnnlab
-
-        kv = from_model(rnnlab.load(path))
-        return kv if limit is None else kv.restrict(limit)
+        raise InputError(f"{path} is a directory: for a run written by rnnlab train use "
+                         "rnnlab.embeddings.from_model(rnnlab.load(path))")  # fmt: skip
     if not path.exists():
-        raise MissingFileError(f"no word vectors at {path}: expected a word2vec or GloVe file, "
-                               "or a directory written by rnnlab train")  # fmt: skip
+        raise MissingFileError(f"no word vectors at {path}: expected a word2vec or GloVe file")
     return read_vectors(path, format=format, limit=limit)
