@@ -71,15 +71,43 @@ def _build_path() -> str:
     return os.pathsep.join([*(d for d in dirs if d not in path.split(os.pathsep)), path])
 
 
-def _compile(cpp_extension, isa: str, flags: list[str]) -> None:
-    """Compile csrc/bptt.cpp (or load it from torch's cache) and register its ops."""
-    cpp_extension.load(
-        name=f"rnnlab_native_{isa}",
-        sources=[str(SOURCE)],
-        extra_cflags=["-O3", "-fopenmp", "-fno-trapping-math", "-fno-math-errno", *flags],
-        extra_ldflags=["-fopenmp"],  # torch's own libgomp.so.1 at run time
-        is_python_module=False,
-        verbose=os.environ.get("RNNLAB_NATIVE_VERBOSE", "") == "1",
+def compile_extension(stem: str, source: Path, openmp: bool = False) -> None:
+    """Compile ``source`` as ``rnnlab_<stem>_<isa>`` for this CPU (or load it from torch's cache)
+    and register its ops (``torch.ops.rnnlab_<stem>``): -O3, this CPU's vector extensions,
+    ninja found beside this Python. Also :mod:`rnnlab.nn.sgns`'s builder.
+
+    Raises:
+        whatever ``torch.utils.cpp_extension.load`` raises (see :func:`failure`).
+    """
+    from torch.utils import cpp_extension
+
+    isa, flags = _isa_flags()
+    omp = ["-fopenmp"] if openmp else []  # torch's own libgomp.so.1 at run time
+    path, os.environ["PATH"] = os.environ.get("PATH"), _build_path()
+    try:
+        cpp_extension.load(
+            name=f"rnnlab_{stem}_{isa}",
+            sources=[str(source)],
+            extra_cflags=["-O3", *omp, "-fno-trapping-math", "-fno-math-errno", *flags],
+            extra_ldflags=omp,
+            is_python_module=False,
+            verbose=os.environ.get("RNNLAB_NATIVE_VERBOSE", "") == "1",
+        )
+    finally:
+        if path is None:
+            del os.environ["PATH"]
+        else:
+            os.environ["PATH"] = path
+
+
+def failure(what: str, e: Exception) -> str:
+    """One line on why building ``what`` failed with ``e``: the compiler's first error line
+    (it says more than ninja's closing one), and what a build needs."""
+    lines = str(e).strip().splitlines()
+    why = next((ln for ln in lines if ": error:" in ln), lines[-1] if lines else "")
+    return (
+        f"{what} could not be built: {type(e).__name__}: {why.strip()} (it needs a C++ "
+        "compiler and the ninja package; RNNLAB_NATIVE_VERBOSE=1 shows the build log)"
     )
 
 
@@ -95,27 +123,10 @@ def load():
         if "error" in _state:
             raise RuntimeError(_state["error"])
         try:
-            from torch.utils import cpp_extension
-
-            isa, flags = _isa_flags()
-            path, os.environ["PATH"] = os.environ.get("PATH"), _build_path()
-            try:
-                _compile(cpp_extension, isa, flags)
-            finally:
-                if path is None:
-                    del os.environ["PATH"]
-                else:
-                    os.environ["PATH"] = path
+            compile_extension("native", SOURCE, openmp=True)
             _state["ops"] = torch.ops.rnnlab_native
         except Exception as e:  # noqa: BLE001 (a compiler, ninja or loader failure of any kind)
-            lines = str(e).strip().splitlines()
-            # the compiler's first error line says more than ninja's closing one
-            why = next((ln for ln in lines if ": error:" in ln), lines[-1] if lines else "")
-            _state["error"] = (
-                f"the native BPTT engine could not be built: {type(e).__name__}: {why.strip()} "
-                "(it needs a C++ compiler and the ninja package; RNNLAB_NATIVE_VERBOSE=1 shows "
-                "the build log)"
-            )
+            _state["error"] = failure("the native BPTT engine", e)
             raise RuntimeError(_state["error"]) from e
         return _state["ops"]
 

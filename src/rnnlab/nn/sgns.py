@@ -30,7 +30,6 @@ Engines:
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from pathlib import Path
 
@@ -61,32 +60,11 @@ def _load():
         if "error" in _state:
             raise RuntimeError(_state["error"])
         try:
-            from torch.utils import cpp_extension
-
-            isa, flags = native._isa_flags()
-            path, os.environ["PATH"] = os.environ.get("PATH"), native._build_path()
-            try:
-                cpp_extension.load(
-                    name=f"rnnlab_sgns_{isa}",
-                    sources=[str(SOURCE)],
-                    extra_cflags=["-O3", "-fno-trapping-math", "-fno-math-errno", *flags],
-                    is_python_module=False,
-                    verbose=os.environ.get("RNNLAB_NATIVE_VERBOSE", "") == "1",
-                )
-            finally:
-                if path is None:
-                    del os.environ["PATH"]
-                else:
-                    os.environ["PATH"] = path
+            native.compile_extension("sgns", SOURCE)
             _state["ops"] = torch.ops.rnnlab_sgns
         except Exception as e:  # noqa: BLE001 (a compiler, ninja or loader failure of any kind)
-            lines = str(e).strip().splitlines()
-            why = next((ln for ln in lines if ": error:" in ln), lines[-1] if lines else "")
-            _state["error"] = (
-                f"the native skip-gram engine could not be built: {type(e).__name__}: "
-                f"{why.strip()} (it needs a C++ compiler and the ninja package)"
-            )
-            raise RuntimeError(_state["error"]) from e
+            _state["error"] = failure = native.failure("the native skip-gram engine", e)
+            raise RuntimeError(failure) from e
         return _state["ops"]
 
 
