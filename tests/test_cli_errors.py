@@ -199,6 +199,13 @@ def test_evaluate_picks_the_evaluator_of_the_models_task(models, tmp_path):
     assert code == 0 and "perplexity" in out, err
 
 
+@pytest.mark.parametrize("kind", ["classify", "lm", "tag", "translate"])
+def test_evaluate_without_data_names_what_data_the_kind_takes(models, kind):
+    code, _, err = run(["evaluate", models[kind]])
+    assert_user_error(code, err, "rnnlab evaluate needs --data for", TASKS[kind].kind,
+                      TASKS[kind].evaluate_data[:30])  # fmt: skip
+
+
 # ---- rnnlab evaluate --help --------------------------------------------------------------------
 
 
