@@ -156,10 +156,10 @@ class MusicModel(nn.Module):
         g = torch.Generator().manual_seed(seed) if seed is not None else None
         device = self.out.weight.device
         try:
-            past = [] if prime is None else list(prime.float())
+            past = torch.zeros(0, KEYS) if prime is None else prime.float().cpu()  # (T0, K)
             x, state = torch.zeros(1, 1, KEYS, device=device), None  # x_0 = 0
-            if past:  # read the prime in one call: inputs 0, v_0 .. v_{T0-2}; v_{T0-1} comes next
-                _, state = self.rnn(shifted(prime.float()[None].to(device)))
+            if len(past):  # read the prime in one call: inputs 0, v_0 .. v_{T0-2}; v_{T0-1} next
+                _, state = self.rnn(shifted(past[None].to(device)))
                 x = past[-1].view(1, 1, KEYS).to(device)
             new = []
             for _ in range(steps):
@@ -173,7 +173,7 @@ class MusicModel(nn.Module):
                 x = v.view(1, 1, KEYS).to(device)
         finally:
             self.train(was_training)
-        return torch.stack(past + new)  # (T0 + steps, K)
+        return torch.cat([past, torch.stack(new)])  # (T0 + steps, K)
 
     # ---- a saved model directory (rnnlab.saved) -------------------------------------------
     def to_saved(self) -> tuple[dict, dict]:

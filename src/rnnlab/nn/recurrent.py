@@ -135,10 +135,6 @@ class RNNBase(nn.Module):
     def flatten_parameters(self) -> None:
         """No-op, for code written against ``torch.nn.LSTM`` (our weights need no flattening)."""
 
-    @property
-    def _flat_weights(self) -> list[torch.Tensor]:
-        return [getattr(self, n) for n in self._flat_weights_names]
-
     def _dropped(self, name: str) -> torch.Tensor:
         """Parameter ``name``; in training a ``weight_hh`` has weight dropout applied."""
         w = getattr(self, name)
