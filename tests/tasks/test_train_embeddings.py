@@ -39,23 +39,27 @@ def _margin(kv, a, b, c, d):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_skipgram_learns_the_planted_analogy(corpus, tmp_path, seed, threads):
     torch.set_num_threads(threads)  # the native engine runs torch's thread count
-    result = train_embeddings(_job(corpus, tmp_path / "run", seed=seed))
-    torch.set_num_threads(1)
+    try:
+        result = train_embeddings(_job(corpus, tmp_path / "run", seed=seed))
+    finally:
+        torch.set_num_threads(1)
     kv = result.model.keyed_vectors()
-    # measured: queen leads by 0.2 or more (cosine ~0.99 against ~0.75 for a royal cue word)
-    assert _margin(kv, "man", "woman", "king", "queen") > 0.1
-    assert _margin(kv, "boy", "girl", "grandfather", "grandmother") > 0.1
+    # measured (AMD EPYC, seeds 0-2): queen leads by 0.13-0.16 at 2 threads (Hogwild: the update
+    # order follows the scheduler), grandmother by 0.15-0.19; the bar is under half of that
+    assert _margin(kv, "man", "woman", "king", "queen") > 0.06
+    assert _margin(kv, "boy", "girl", "grandfather", "grandmother") > 0.06
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
 
 
 @pytest.mark.parametrize(("architecture", "engine"),
-                         [("cbow", "auto"), ("skipgram", "torch")])  # fmt: skip
+                         [("cbow", "auto"), ("cbow", "torch"), ("skipgram", "torch")])  # fmt: skip
 def test_cbow_and_the_torch_engine_learn_it_too(corpus, tmp_path, architecture, engine):
     torch.set_num_threads(1)
     result = train_embeddings(_job(corpus, tmp_path / "run", architecture=architecture,
                                    engine=engine, seed=0))  # fmt: skip
-    # measured: CBOW (alpha 0.05, word2vec.c's) leads by ~0.1, the torch engine by ~0.3
-    assert _margin(result.model.keyed_vectors(), "man", "woman", "king", "queen") > 0.05
+    # measured (seeds 0-2, 1 and 2 threads): CBOW (alpha 0.05, word2vec.c's) leads by 0.08-0.18
+    # on either engine, the torch engine's skip-gram by ~0.3
+    assert _margin(result.model.keyed_vectors(), "man", "woman", "king", "queen") > 0.04
 
 
 @pytest.mark.skipif(not sgns.native_available(), reason="no C++ toolchain here")

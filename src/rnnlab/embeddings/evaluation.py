@@ -22,7 +22,6 @@ import numpy as np
 
 from rnnlab.embeddings.keyed_vectors import KeyedVectors
 from rnnlab.errors import InputError, MissingFileError
-from rnnlab.metrics.correlation import pearson, spearman
 
 __all__ = [
     "AnalogyScores",
@@ -219,4 +218,7 @@ def evaluate_word_pairs(
                          "vocabulary: a correlation needs 2 or more")  # fmt: skip
     model = [float(unit[i] @ unit[j]) for i, j, _ in held]
     human = [s for _, _, s in held]
-    return WordPairScores(spearman(human, model), pearson(human, model), len(held), len(pairs))
+    from scipy.stats import pearsonr, spearmanr  # rho: Pearson's r of the tie-averaged ranks
+
+    rho, r = spearmanr(human, model).statistic, pearsonr(human, model).statistic
+    return WordPairScores(float(rho), float(r), len(held), len(pairs))

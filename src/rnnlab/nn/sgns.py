@@ -173,9 +173,12 @@ def _torch_chunk(w_in, w_out, ids, keep, table, window, negative, cbow, lr_start
         row, col = torch.nonzero(mask, as_tuple=True)  # ordered by centre, then context
         rows = (centre_ids[row], ctx_ids[row, col], None, centres[row])
     target, context, context_mask, where = rows
+    # a batch holds about ``batch_size`` (context, target) pairs: a CBOW row carries up to 2w
+    # context words, and summing more stale updates per row than that stops CBOW learning
+    step = max(1, batch_size // (2 * window)) if cbow else batch_size
     loss, updates = 0.0, 0
-    for start in range(0, target.numel(), batch_size):
-        sl = slice(start, start + batch_size)
+    for start in range(0, target.numel(), step):
+        sl = slice(start, start + step)
         lr = lr_start + (lr_end - lr_start) * float(where[start]) / max(1, M)
         loss += _update(w_in, w_out, target[sl], context[sl],
                         None if context_mask is None else context_mask[sl], table, negative, lr,
