@@ -262,21 +262,24 @@ class Forecaster(nn.Module):
         try:
             self.eval()
             b = self._bands(self.outputs(u, ph)).mean(0)[0].double().cpu()  # (H, Q)
-            point = self.transform.invert(history, b[:, 0][None])[0]
+            bands = self.transform.invert(history, b.T)  # (Q, H): point (, lo, hi) in units
+            point = bands[0]
             if self.config.interval == "quantile":
-                lo, hi = (self.transform.invert(history, b[:, k][None])[0] for k in (1, 2))
+                lo, hi = bands[1], bands[2]
             else:
-                self.train()  # dropout on: each draw is one sample of the predictive
+                self.train()  # dropout on: each row of one batch is one sample of the predictive
                 with torch.random.fork_rng(devices=[]):
                     torch.manual_seed(seed)
-                    draws = [self.outputs(u, ph).mean(0)[0, :, 0] for _ in range(samples)]
-                draws = torch.stack(draws).double().cpu()  # (S, H)
+                    S = samples
+                    draws = self.outputs(u.expand(S, -1, -1), ph.expand(S, -1, -1))  # (M, S, H, 1)
+                draws = draws.mean(0)[..., 0].double().cpu()  # (S, H)
                 paths = self.transform.invert(history, draws)  # (S, H)
                 c = self.config.coverage
                 lo, hi = (torch.quantile(paths, q, dim=0) for q in ((1 - c) / 2, (1 + c) / 2))
         finally:
             self.train(was_training)
-        return {"point": point, "lo": torch.minimum(lo, point), "hi": torch.maximum(hi, point)}
+        # mc-dropout: the point (dropout off) may fall outside the sampled band; it is not moved
+        return {"point": point, "lo": lo, "hi": hi}
 
     # ---- a saved model directory (rnnlab.saved) -------------------------------------------
     def to_saved(self) -> tuple[dict, dict]:

@@ -32,6 +32,7 @@ from rnnlab.errors import InputError
 from rnnlab.metrics.forecast import forecast_scores, seasonal_naive
 from rnnlab.models.forecast import ForecastConfig, Forecaster, phase_features
 from rnnlab.train import TrainConfig, Trainer, save_weights, seed_everything
+from rnnlab.train.checkpoint import has_checkpoint
 
 __all__ = ["ForecastJob", "ForecastResult", "evaluate_origins", "make_windows", "origins_of",
            "series_of", "train_forecast"]  # fmt: skip
@@ -156,7 +157,7 @@ def _refit(job: ForecastJob, model: Forecaster, windows: dict, history: list[dic
     both = tuple(torch.cat([a, b]) for a, b in zip(windows["train"], windows["valid"], strict=True))
     out = Path(job.out, "refit")
     config = replace(job.train, epochs=best, patience=None)
-    resume = job.resume and (out / "checkpoint").is_dir()
+    resume = job.resume and has_checkpoint(out / "checkpoint")  # committed, not just begun
     more = Trainer(fresh, config, out).fit(_loader(both, job.batch_size, True, job.train.seed),
                                            None, resume=resume)  # fmt: skip
     save_weights(fresh, Path(job.out, "model.safetensors"))
