@@ -192,7 +192,8 @@ class SeriesClassifier(nn.Module):
         if x.dim() != 3 or x.shape[2] != self.config.channels:
             raise ValueError(f"x must be (B, T, C={self.config.channels}), got shape "
                              f"{tuple(x.shape)}")  # fmt: skip
-        lengths = lengths.to(x.device)
+        # a batch from a CPU loader meets the weights wherever training put them
+        x, lengths = x.to(self.mean.device), lengths.to(self.mean.device)
         z = self.normalize(x, lengths)  # (B, T, C)
         if self.training:
             z = self.augment(z, lengths)
