@@ -102,6 +102,13 @@ def test_windows_and_origins():
     assert origins_of(50, 12, 1) == [38] and origins_of(50, 12, 3) == [36, 37, 38]
     with pytest.raises(InputError, match="too few for window 4 \\+ horizon 3"):
         make_windows(torch.arange(9.0), 0, c)
+    # two valid horizons: the 6 windows whose targets end in the last 6 points
+    w2 = make_windows(torch.arange(20.0), 0, c, valid_horizons=2)
+    assert len(w2["train"][1]) == 8 and len(w2["valid"][1]) == 6
+    assert w2["train"][1][-1].tolist() == [11.0, 12.0, 13.0]  # ends before the last 6 points
+    assert w2["valid"][1][0].tolist() == [12.0, 13.0, 14.0]
+    with pytest.raises(InputError, match="\\+ 6 valid points"):
+        make_windows(torch.arange(12.0), 0, c, valid_horizons=2)
 
 
 def test_fewer_points_than_window_and_horizon_is_one_clear_error(tmp_path):

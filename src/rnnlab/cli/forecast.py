@@ -69,6 +69,9 @@ def add_train(sub) -> None:
                    help="an ensemble of this many independently initialised networks")  # fmt: skip
     g = p.add_argument_group("training")
     g.add_argument("--batch-size", type=positive_int, default=32, help="windows per batch")
+    g.add_argument("--valid-horizons", type=positive_int, default=1, metavar="V",
+                   help="early stopping watches the last V horizons of the training part "
+                        "(default 1)")  # fmt: skip
     g.add_argument("--refit", action="store_true",
                    help="after early stopping, train afresh on every window (the valid part's "
                         "too) for the best epoch's number of epochs")  # fmt: skip
@@ -83,7 +86,8 @@ def cmd_train_forecast(args) -> int:
     with as_usage_error():
         job = ForecastJob(
             data=args.data, target=args.target, out=args.out, season=args.season,
-            rolling=args.rolling, batch_size=args.batch_size, refit=args.refit,
+            rolling=args.rolling, valid_horizons=args.valid_horizons,
+            batch_size=args.batch_size, refit=args.refit,
             model=ForecastConfig(
                 horizon=args.horizon, window=args.window, season=args.season,
                 kind=args.model, cell=args.cell, hidden_size=args.hidden, num_layers=args.layers,

@@ -7,7 +7,8 @@ training part, and only it is seen by the transform's scaler and by training:
 
     y[:o_0]  --fit-->  SeriesTransform (log, differencing, mu, sigma)  -->  z (o_0 - offset,)
     windows of z:  inputs z[s : s+W], targets z[s+W : s+W+H]
-    valid: the H windows whose targets end in the last H points of the training part
+    valid: the V H windows whose targets end in the last V H points of the training part
+           (V = valid_horizons, default 1: the last horizon before the test part)
     train: every window whose targets end before those points
     Trainer (early stopping on the valid MSE of z) -> runs/NAME/
 
@@ -50,6 +51,9 @@ class ForecastJob:
     out: str = "runs/forecast"
     season: int | None = None  # the seasonal period m; None: the series' frequency's default
     rolling: int = 1  # K forecast origins, one step apart, at the end of the series
+    # V: early stopping watches the windows whose targets end in the last V horizons of the
+    # training part (more than one: a longer, less noisy valid part, fewer training windows)
+    valid_horizons: int = 1
     # after early stopping, train afresh on every window (the valid ones too) for as many epochs
     # as the best valid epoch took: the last H points of the training part become targets too
     refit: bool = False
@@ -60,7 +64,7 @@ class ForecastJob:
     resume: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("rolling", "batch_size"):
+        for name in ("rolling", "valid_horizons", "batch_size"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
@@ -96,15 +100,18 @@ def origins_of(n: int, horizon: int, rolling: int) -> list[int]:
     return list(range(first, first + rolling))
 
 
-def make_windows(z: torch.Tensor, offset: int, c: ForecastConfig) -> dict[str, tuple]:
+def make_windows(z: torch.Tensor, offset: int, c: ForecastConfig,
+                 valid_horizons: int = 1) -> dict[str, tuple]:  # fmt: skip
     """Training and valid windows of the scaled series z (L,), whose z_i stands for time index
-    i + offset: ``{"train": (u (n, W, 1+P), targets (n, H), phase (n, H, P)), "valid": ...}``.
-    """
+    i + offset: ``{"train": (u (n, W, 1+P), targets (n, H), phase (n, H, P)), "valid": ...}``;
+    the valid windows are the V H = ``valid_horizons`` H whose targets end in the last V H
+    points."""
     W, H, L = c.window, c.horizon, len(z)
+    V = valid_horizons * H  # valid windows
     n = L - W - H + 1  # all windows
-    if n - H < 1:
+    if n - V < 1:
         raise InputError(f"the training part has {L + offset} points, too few for window {W} "
-                         f"+ horizon {H} of targets + {H} valid points"
+                         f"+ horizon {H} of targets + {V} valid points"
                          f"{f' + {offset} used by differencing' if offset else ''}: give a "
                          "smaller --window or --horizon, or a longer series")  # fmt: skip
     starts = torch.arange(n)
@@ -113,7 +120,7 @@ def make_windows(z: torch.Tensor, offset: int, c: ForecastConfig) -> dict[str, t
     zz = z.float()[idx]  # (n, W + H)
     u = torch.cat([zz[:, :W, None], ph[:, :W]], dim=-1)  # (n, W, 1 + P)
     data = (u, zz[:, W:], ph[:, W:])
-    cut = n - H  # windows [cut, n) have targets ending in the last H points: valid
+    cut = n - V  # windows [cut, n) have targets ending in the last V points: valid
     return {"train": tuple(t[:cut] for t in data), "valid": tuple(t[cut:] for t in data)}
 
 
@@ -177,8 +184,10 @@ def train_forecast(job: ForecastJob) -> ForecastResult:
     model.history = {"name": series.name, "target": series.target,
                      "frequency": series.frequency, "dates": series.dates, "values": y.tolist(),
                      "train_end": train_end, "origins": origins}  # fmt: skip
-    windows = make_windows(model.transform.apply(y[:train_end]), model.transform.offset, config)
+    windows = make_windows(model.transform.apply(y[:train_end]), model.transform.offset, config,
+                           job.valid_horizons)  # fmt: skip
     run = {"data": job.data, "target": job.target, "rolling": job.rolling, "refit": job.refit,
+           "valid_horizons": job.valid_horizons,
            "batch_size": job.batch_size, "seed": job.train.seed}  # fmt: skip
     if job.resume:
         saved.check_same_run(model, job.out, run)
