@@ -26,12 +26,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_name  # noqa: E402
-from series_forecast import HORIZONS, OURS  # noqa: E402
-
 from rnnlab.data.timeseries import load_time_series  # noqa: E402
 from rnnlab.models.forecast import ForecastConfig  # noqa: E402
 from rnnlab.tasks.forecast import ForecastJob, train_forecast  # noqa: E402
 from rnnlab.train import TrainConfig  # noqa: E402
+from series_forecast import HORIZONS, OURS  # noqa: E402
 
 
 def rmse(a: torch.Tensor, b: torch.Tensor) -> float:
