@@ -28,6 +28,7 @@
     rnnlab similar runs/imdb_w2v king --metric manhattan
     rnnlab evaluate runs/imdb_w2v --data questions-words  # or wordsim353, or a pairs file
     rnnlab inspect embeddings runs/imdb_w2v --words man:woman king:queen --out fig.png
+    rnnlab serve runs/sst2 runs/shake runs/ner --port 8000  # JSON API and a page at /
     rnnlab demo                      # RNN vs LSTM vs GRU on parity, pictures in runs/demo
     rnnlab inspect gradient-flow | sensitivity | gates TEXT | summary
     rnnlab bench dependencies --cells rnn,lstm,gru --lengths 10,20,50,100,200
@@ -56,6 +57,7 @@ from rnnlab.cli import music as music_cli  # isort: skip
 from rnnlab.cli import forecast as forecast_cli  # isort: skip
 from rnnlab.cli import series as series_cli  # isort: skip
 from rnnlab.cli import embeddings as embeddings_cli  # isort: skip
+from rnnlab.cli import serve as serve_cli  # isort: skip
 from rnnlab.cli.common import EXIT_USAGE, TASKS, UsageError, kind_of, load_model
 from rnnlab.errors import UserError
 
@@ -131,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     embeddings_cli.add_similar_and_analogy(sub)
     forecast_cli.add_forecast(sub)
 
+    serve_cli.add_serve(sub)
     insight.add_demo(sub)
     insight.add_inspect(sub)
     insight.add_bench(sub)
