@@ -110,3 +110,31 @@ def wav() -> bytes:
         w.setframerate(rate)
         w.writeframes(x.tobytes())
     return buf.getvalue()
+
+
+@pytest.fixture(scope="session")
+def server(runs) -> str:
+    """Every run served by uvicorn on a free loopback port, in a thread: its base URL. The
+    server stops at the end of the session."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from rnnlab.serve import Limits, create_app
+
+    with socket.socket() as s:  # a free port (the OS picks; released for uvicorn just after)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(list(runs.values()), Limits(timeout_s=60))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -53,7 +53,6 @@ async function classify() {
   if (!r || $("review").value !== text) return;  // an error, or the text changed meanwhile
   $("label").textContent = r.label;
   $("probability").textContent = `p = ${r.probability.toFixed(3)}`;
-  const k = r.labels.indexOf(r.label);
   const trace = $("trace");
   trace.replaceChildren();
   r.steps.forEach((probs, i) => {
@@ -63,10 +62,11 @@ async function classify() {
     bar.className = "bar";
     const fill = document.createElement("div");
     fill.className = "fill";
-    if (probs) {
+    if (probs) {  // the class the model would choose after this token, and how sure it is
       const best = probs.indexOf(Math.max(...probs));
-      fill.style.height = `${Math.round(100 * probs[k])}%`;
+      fill.style.height = `${Math.round(100 * probs[best])}%`;
       fill.style.background = COLORS[best % COLORS.length];
+      tok.dataset.label = r.labels[best];
       tok.title = r.labels.map((l, j) => `${l} ${probs[j].toFixed(3)}`).join("  ");
     }
     bar.append(fill);
