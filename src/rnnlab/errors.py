@@ -9,7 +9,7 @@ every layer (``nn``, ``text``, ``data``, ``train``, ``models``) may raise these.
 
 from __future__ import annotations
 
-__all__ = ["InputError", "MissingFileError", "UserError"]
+__all__ = ["DivergedError", "InputError", "MissingFileError", "UserError"]
 
 
 class UserError(Exception):
@@ -22,3 +22,8 @@ class InputError(UserError, ValueError):
 
 class MissingFileError(UserError, FileNotFoundError):
     """A file or directory the user named (a model directory, a run to resume) is not there."""
+
+
+class DivergedError(UserError, FloatingPointError):
+    """Training produced a NaN or infinite loss (or weights): the run stopped, its last good
+    checkpoint kept; a lower learning rate or gradient clipping is the usual fix."""

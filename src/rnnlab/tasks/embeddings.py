@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from rnnlab.errors import InputError, MissingFileError
+from rnnlab.errors import DivergedError, InputError, MissingFileError
 from rnnlab.models.word2vec import Word2Vec, Word2VecConfig
 from rnnlab.nn import sgns
 from rnnlab.text.tokenize import tokenize
@@ -238,7 +238,8 @@ def train_embeddings(job: EmbeddingsJob) -> EmbeddingsResult:
     Raises:
         MissingFileError, InputError: the corpus cannot be read, holds no word often enough, or
         the run to resume is missing or was started with other settings. KeyboardInterrupt:
-        Ctrl-C, after a checkpoint.
+        Ctrl-C, after a checkpoint. DivergedError: a chunk's loss is NaN or infinite (nothing
+        is saved: the last checkpoint stays).
     """
     out = Path(job.out)
     model = _build(job, out)
@@ -291,6 +292,12 @@ def train_embeddings(job: EmbeddingsJob) -> EmbeddingsResult:
                         engine=engine, threads=threads,
                     )  # fmt: skip
                     took = time.perf_counter() - t0
+                    if not math.isfinite(loss):  # nothing saved: the last checkpoint stays
+                        raise DivergedError(
+                            f"the loss is {loss} in epoch {epoch + 1}, chunk {k + 1} of "
+                            f"{n_chunks}: training stopped, nothing saved (the last checkpoint "
+                            f"in {out / 'checkpoint'}, if any, is kept); lower --alpha"
+                        )
                     spent += took
                     state.update(chunk=k + 1, loss=state["loss"] + loss,
                                  updates=state["updates"] + updates,

@@ -106,12 +106,15 @@ def load_checkpoint(
 ) -> tuple[TrainerState, RngState, dict[str, Any]]:
     """Restore `model` and `optimizer` in place from `directory`; return (state, rng, config).
 
-    FileNotFoundError if state.json or a file it names is missing; CheckpointError naming the file
-    if anything is corrupt (bad JSON, checksum mismatch, unreadable tensors, wrong shapes).
+    MissingFileError (a FileNotFoundError) if state.json or a file it names is missing;
+    CheckpointError naming the file if anything is corrupt (bad JSON, checksum mismatch,
+    unreadable tensors, wrong shapes).
     """
     directory = Path(directory)
     state_path = require_file(
-        directory / STATE_FILE, "checkpoint state (resume needs a previous run)"
+        directory / STATE_FILE,
+        "checkpoint to resume (a run writes one after each epoch and on Ctrl-C; "
+        "without one, start without resuming)",
     )
     try:
         record = json.loads(state_path.read_text(encoding="utf-8"))

@@ -14,6 +14,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from rnnlab.errors import MissingFileError
+
 
 class CheckpointError(RuntimeError):
     """A weights or checkpoint file exists but cannot be used (corrupt, truncated, mismatched)."""
@@ -54,10 +56,11 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 
 def require_file(path: str | os.PathLike, what: str) -> Path:
-    """`path` as a Path; FileNotFoundError naming it (and saying it is `what`) if it is missing."""
+    """`path` as a Path; MissingFileError (a FileNotFoundError) naming it (and saying it is
+    `what`) if it is missing."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{what} not found: {path}")
+        raise MissingFileError(f"{what} not found: {path}")
     return path
 
 

@@ -18,6 +18,10 @@ Ctrl-C is deferred to the end of the current step (or evaluation), then a checkp
 KeyboardInterrupt re-raised; a second Ctrl-C stops at once (still saving, unless it lands inside
 an optimizer update, where the previous checkpoint is kept).
 
+A NaN or infinite loss stops the run with `rnnlab.errors.DivergedError` naming the step, before
+its backward pass; the weights are checked finite too before an epoch's weights and checkpoint
+are saved. Nothing is written then: the checkpoint of the last finished epoch stays as it was.
+
 A time budget (`TrainConfig.max_minutes`) stops the run the same way, with a checkpoint to
 resume from, but `fit` then returns: the model keeps the better on dev of the best finished epoch
 and the weights at the cut, and `Trainer.budget_spent` is True.
@@ -36,6 +40,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from rnnlab.errors import DivergedError
 from rnnlab.train.budget import BudgetSpent, TimeBudget
 from rnnlab.train.checkpoint import TrainerState, has_checkpoint, load_checkpoint, save_checkpoint
 from rnnlab.train.config import TrainConfig
@@ -269,7 +274,7 @@ class Trainer:
                 optimizer.zero_grad(set_to_none=True)
                 with cfg.autocast(self.device):
                     loss = model.loss(to_device(batch, self.device))
-                value = _check_loss(loss, state)
+                value = _check_loss(loss, state, self.out_dir)
                 loss.backward()
                 self._unsafe = True  # from here to the end of the update, Ctrl-C saves nothing
                 if cfg.clip_norm is not None:
@@ -301,6 +306,7 @@ class Trainer:
     def _end_epoch(self, state: TrainerState, dev_loader: Iterable[Any] | None) -> None:
         """Evaluate, keep the best weights, decide on early stopping, log; then close the epoch."""
         cfg = self.config
+        _check_weights(self.model, state, self.out_dir)
         started = time.perf_counter()
         train_loss = state.loss_sum / state.step_in_epoch
         dev: dict[str, float] = {}
@@ -487,18 +493,42 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.O
     )
 
 
-def _check_loss(loss: Any, state: TrainerState) -> float:
-    """The float value of `loss`, after checking it is a finite scalar tensor."""
+def _check_loss(loss: Any, state: TrainerState, out_dir: Path) -> float:
+    """The float value of `loss`, after checking it is a finite scalar tensor (DivergedError,
+    naming the step and the checkpoint kept, if it is NaN or infinite)."""
     where = f"epoch {state.epoch + 1}, step {state.step_in_epoch + 1}"
     if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
         shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
         raise TypeError(f"model.loss must return a scalar (0-d) tensor, got {shape} at {where}")
     value = loss.item()
     if not math.isfinite(value):
-        raise FloatingPointError(
-            f"the loss is {value} at {where}: lower TrainConfig.lr or set clip_norm"
+        raise DivergedError(
+            f"the loss is {value} at {where} (global step {state.global_step + 1}): training "
+            f"stopped; {_kept(out_dir)}; lower the learning rate or clip the gradients "
+            "(--lr, --clip; TrainConfig.lr, clip_norm)"
         )
     return value
+
+
+def _check_weights(model: torch.nn.Module, state: TrainerState, out_dir: Path) -> None:
+    """DivergedError if a parameter holds a NaN or infinity at the end of an epoch, before its
+    weights or checkpoint are saved (finite losses, then a non-finite update)."""
+    bad = [n for n, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
+    if bad:
+        raise DivergedError(
+            f"after epoch {state.epoch + 1} (global step {state.global_step}) the weights "
+            f"{', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''} hold NaN or infinite values: "
+            f"training stopped; {_kept(out_dir)}; lower the learning rate or clip the "
+            "gradients (--lr, --clip; TrainConfig.lr, clip_norm)"
+        )
+
+
+def _kept(out_dir: Path) -> str:
+    """What a run stopped by a non-finite value leaves to resume from."""
+    directory = out_dir / "checkpoint"
+    if not has_checkpoint(directory):
+        return "there is no checkpoint yet"
+    return f"its last checkpoint, in {directory}, is kept (--resume / fit(resume=True))"
 
 
 def _skip(batches: Iterator[Any], n: int, epoch: int) -> None:
