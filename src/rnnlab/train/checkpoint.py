@@ -139,8 +139,17 @@ def load_checkpoint(
         optimizer.load_state_dict(
             torch.load(files["optimizer"], map_location=device, weights_only=True)
         )
-    except (RuntimeError, ValueError, KeyError, EOFError, pickle.UnpicklingError) as e:
-        raise CheckpointError(f"cannot restore the optimizer from {files['optimizer']}: {e}") from e
+    except pickle.UnpicklingError as e:  # torch's message suggests weights_only=False: never
+        raise CheckpointError(
+            f"refused the optimizer state {files['optimizer']}: it holds objects other than "
+            "tensors and plain data (a pickle that could run code when loaded), so it was not "
+            "loaded"
+        ) from e
+    except (RuntimeError, ValueError, KeyError, EOFError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(
+            f"cannot restore the optimizer from {files['optimizer']}: {first}"
+        ) from e
     rng = load_rng(files["rng"])
     return state, rng, config
 

@@ -3,21 +3,29 @@
 safetensors holds raw tensors and a JSON header, so loading a file can never run code (unlike
 pickle). Parameters that share storage (tied embeddings) are stored once and restored into
 every alias. Used by the trainer for checkpoints and best weights, and by `rnnlab.load`.
+
+The header's metadata holds a SHA-256 of the tensors (`tensor_digest`, key "rnnlab.sha256"), so a
+file whose bytes changed after it was written (a flipped bit, a block of zeros) is refused by
+`read_tensors`, not loaded as wrong weights; files without it (written before) are read as
+they are.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_model
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import _remove_duplicate_names, save_file
 
 from rnnlab.train.files import CheckpointError, atomic_write, require_file
 
 logger = logging.getLogger(__name__)
+
+DIGEST_KEY = "rnnlab.sha256"  # header metadata: tensor_digest of the file's tensors
 
 
 def save_weights(
@@ -25,10 +33,30 @@ def save_weights(
 ) -> None:
     """Write `model.state_dict()` (parameters and buffers) to the safetensors `path`, atomically.
 
-    `metadata` is an optional str -> str map stored in the file header.
+    `metadata` is an optional str -> str map stored in the file header, beside the tensors'
+    digest (`DIGEST_KEY`). Tensors that share memory are written once, as
+    `safetensors.torch.save_model` does (the names dropped map to the name kept).
     """
-    atomic_write(path, lambda tmp: save_model(model, str(tmp), metadata=metadata))
+    state = model.state_dict()
+    meta = dict(metadata or {})
+    for kept, dropped in _remove_duplicate_names(state).items():
+        for name in dropped:
+            meta.setdefault(name, kept)
+            del state[name]
+    state = {k: v.contiguous() for k, v in state.items()}
+    meta[DIGEST_KEY] = tensor_digest(state)
+    atomic_write(path, lambda tmp: save_file(state, str(tmp), metadata=meta))
     logger.debug("saved weights to %s", path)
+
+
+def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """Hex SHA-256 of named tensors: each name, dtype, shape and raw bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach()
+        digest.update(f"{name}\0{t.dtype}\0{tuple(t.shape)}\0".encode())
+        digest.update(t.cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
 
 
 def load_weights(model: torch.nn.Module, path: str | os.PathLike) -> torch.nn.Module:
@@ -64,12 +92,21 @@ def load_weights(model: torch.nn.Module, path: str | os.PathLike) -> torch.nn.Mo
 
 
 def read_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """All tensors of the safetensors file `path`, on CPU; CheckpointError if it is unreadable."""
+    """All tensors of the safetensors file `path`, on CPU; CheckpointError if it is unreadable
+    (not safetensors, truncated) or its tensors do not match the digest in its header."""
     path = Path(path)
     try:
-        return load_file(path, device="cpu")
-    except (SafetensorError, OSError, ValueError) as e:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            expected = (f.metadata() or {}).get(DIGEST_KEY)
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"cannot read {path}: not a valid safetensors file ({e})") from e
+    if expected is not None and tensor_digest(tensors) != expected:
+        raise CheckpointError(
+            f"cannot read {path}: its tensors do not match the SHA-256 written with them "
+            "(the file is corrupt)"
+        )
+    return tensors
 
 
 def _alias(t: torch.Tensor) -> tuple:
