@@ -143,6 +143,10 @@ def test_forecast_continues_the_models_series_or_given_values(client, models):
     assert len(r["point"]) == 6 and r["dates"] is None
     refused(client.post("/api/models/sales/predict", json={"steps": 7}), 422, "at most 6 steps")
     refused(client.post("/api/models/sales/predict", json={"values": [1.0, 2.0]}), 422)
+    infinite = b'{"values": [' + b"Infinity, " * 20 + b"1]}"  # Python's json reads these
+    r = client.post("/api/models/sales/predict", content=infinite,
+                    headers={"content-type": "application/json"})  # fmt: skip
+    refused(r, 422, "finite")
 
 
 def test_series_and_embeddings(client, models):
@@ -177,6 +181,7 @@ def test_series_and_embeddings(client, models):
     ("mt", {"text": "ein Hund", "max_len": 501}, ["max_len"]),
     ("bach", {"steps": 513}, ["steps"]),
     ("vowels", {"series": []}, ["series"]),
+    ("vowels", {"series": [[1e308, 0.0, 0.0]]}, ["finite"]),
     ("vectors", {"words": []}, ["words"]),
 ])  # fmt: skip
 def test_bad_bodies_are_422_with_a_message(client, name, body, fragments):
@@ -253,6 +258,18 @@ def test_a_prediction_over_the_time_limit_is_503_and_the_server_goes_on(runs):
         refused(c.post("/api/models/shake/predict", json={"max_tokens": 2}), 503, "limit of 0.05 s")
         model.sample = sample
         assert c.get("/api/models").status_code == 200
+
+
+def test_an_answer_that_is_not_finite_is_422_not_a_null(runs):
+    from rnnlab.models.series import SeriesPrediction
+
+    app = create_app([runs["vowels"]])
+    nan = float("nan")
+    app.state.served["vowels"].model.predict = lambda xs: [SeriesPrediction("slow", 0, nan,
+                                                                           [nan, nan])]  # fmt: skip
+    with TestClient(app) as c:
+        r = c.post("/api/models/vowels/predict", json={"series": [[0.0, 0.0, 0.0]]})
+        refused(r, 422, "not a finite number")
 
 
 def test_openapi_schema_spells_out_each_runs_body(client):

@@ -20,6 +20,7 @@ several); requests run in a thread pool so the event loop keeps accepting.
 
 import asyncio
 import logging
+import math
 import re
 import threading
 import time
@@ -140,13 +141,17 @@ def create_app(runs: Sequence[str | Path] | Mapping[str, object], limits: Limits
 
         future = asyncio.get_running_loop().run_in_executor(pool, locked)
         try:
-            return await asyncio.wait_for(future, limits.timeout_s)
+            answer = await asyncio.wait_for(future, limits.timeout_s)
         except asyncio.TimeoutError:  # not yet the builtin TimeoutError on Python 3.10
             raise PredictionError(503, f"the prediction took longer than the server's limit of "
                                   f"{limits.timeout_s:g} s: ask for less (a shorter text, fewer "
                                   "tokens or steps) or try again later") from None  # fmt: skip
         except (UserError, ValueError) as e:  # what the model cannot use, named by it
             raise PredictionError(422, str(e)) from e
+        if not _finite(answer):  # JSON has no NaN or infinity
+            raise PredictionError(422, "the model's answer is not a finite number for this "
+                                  "input (values far outside what it was trained on?)")  # fmt: skip
+        return answer
 
     @app.exception_handler(PredictionError)
     async def prediction_error(request: Request, exc: PredictionError) -> JSONResponse:
@@ -212,6 +217,17 @@ def _add_predict(app: FastAPI, entry: Served, requests, limits: Limits, run) -> 
                                   "yet; use the rnnlab command on it")  # fmt: skip
 
         app.post(path, **{**doc, "summary": f"{entry.name}: no API for its kind yet"})(no_api)
+
+
+def _finite(x) -> bool:
+    """Whether every float in ``x`` (an answer: dicts, lists, numbers, strings) is finite."""
+    if isinstance(x, float):
+        return math.isfinite(x)
+    if isinstance(x, dict):
+        return all(_finite(v) for v in x.values())
+    if isinstance(x, list):
+        return all(_finite(v) for v in x)
+    return True
 
 
 def _one_line(errors: Sequence[dict]) -> str:

@@ -141,7 +141,11 @@ def series(model, req, limits: Limits) -> dict:
     if widths != {channels}:
         raise InputError(f"each step must hold {channels} values (the model's channels); got "
                          f"rows of {sorted(widths)}")  # fmt: skip
-    (p,) = model.predict([np.asarray(req.series, dtype=np.float32)])
+    x = np.asarray(req.series, dtype=np.float64)  # (T, C)
+    if np.isinf(x).any() or (np.abs(x[np.isfinite(x)]) > np.finfo(np.float32).max).any():
+        raise InputError("series values must be finite (NaN where missing) and within float32's "
+                         "range")  # fmt: skip
+    (p,) = model.predict([x.astype(np.float32)])
     return {"label": p.label, "probability": p.probability, "labels": model.labels,
             "probabilities": p.probabilities}  # fmt: skip
 
