@@ -278,7 +278,9 @@ def test_openapi_schema_spells_out_each_runs_body(client):
     bodies = schema["components"]["schemas"]
     assert bodies["ClassifyRequest"]["properties"]["text"]["maxLength"] == 2000
     assert bodies["LMRequest"]["properties"]["max_tokens"]["anyOf"][0]["maximum"] == 500
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/static/docs.js" in docs.text and "cdn" not in docs.text
+    assert client.get("/redoc").status_code == 404  # FastAPI's: fetched from a CDN
     page = client.get("/")
     assert page.status_code == 200 and "rnnlab serve" in page.text
     assert client.get("/static/app.js").status_code == 200

@@ -46,12 +46,18 @@ def browser():
 
 @pytest.fixture
 def page(browser, server):
+    """A fresh page; after the test, it must have raised no script error and asked nothing of
+    any server but ours (the page works offline: no CDN)."""
     page = browser.new_page(viewport={"width": 1200, "height": 800})
     errors: list[str] = []
+    elsewhere: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: None if r.url.startswith((server, "data:"))
+            else elsewhere.append(r.url))  # fmt: skip
     yield page
     page.close()
     assert not errors, f"the page raised: {errors}"
+    assert not elsewhere, f"the page fetched from elsewhere: {elsewhere}"
 
 
 def open_model(page, server: str, name: str) -> None:
@@ -121,3 +127,13 @@ def test_entities_attention_and_errors_on_the_page(page, server):
     page.wait_for_function("document.getElementById('generated').textContent.length > 0",
                            timeout=10_000)  # fmt: skip
     assert page.locator("#error").is_hidden()
+
+
+def test_the_api_reference_is_drawn_from_openapi_json_offline(page, server):
+    page.goto(f"{server}/docs")
+    page.wait_for_selector("main section h2", timeout=10_000)
+    titles = page.locator("main section h2").all_inner_texts()
+    assert "POST /api/models/sentiment/predict" in titles and "GET /api/models" in titles
+    rows = page.locator("main section", has_text="POST /api/models/sentiment/predict").locator(
+        "tr").all_inner_texts()  # fmt: skip
+    assert any(r.startswith("text *") and "1..2000 characters" in r for r in rows), rows

@@ -4,7 +4,8 @@
     GET  /api/models                    the loaded runs: name (the run folder's), kind, input
     POST /api/models/<name>/predict     the run's kind decides the body (rnnlab.serve.schemas);
                                         a speech model takes a multipart upload (file, beam)
-    GET  /openapi.json, /docs           the schema, every loaded run's body spelled out
+    GET  /openapi.json, /docs           the schema, every loaded run's body spelled out (/docs:
+                                        a static page drawing it, nothing fetched elsewhere)
 
 Errors are JSON ``{"detail": "<one line>"}``: a body that does not fit the schema, or a value the
 model cannot use, is 422; an unknown model 404; a body over the limit 413; a prediction still
@@ -124,7 +125,8 @@ def create_app(runs: Sequence[str | Path] | Mapping[str, object], limits: Limits
     served = load_runs(runs)
     requests = requests_for(limits)
     pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="rnnlab-serve")
-    app = FastAPI(title="rnnlab serve", version="1",
+    # FastAPI's /docs and /redoc fetch their scripts from a CDN: ours is a static page instead
+    app = FastAPI(title="rnnlab serve", version="1", docs_url=None, redoc_url=None,
                   description="Predictions of saved rnnlab runs. Each loaded run has its own "
                               "predict route; its body follows the run's kind.")  # fmt: skip
 
@@ -164,6 +166,10 @@ def create_app(runs: Sequence[str | Path] | Mapping[str, object], limits: Limits
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> FileResponse:
+        return FileResponse(STATIC / "docs.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
