@@ -20,6 +20,7 @@ several); requests run in a thread pool so the event loop keeps accepting.
 # request models made inside create_app, at run time
 
 import asyncio
+import contextlib
 import logging
 import math
 import re
@@ -125,8 +126,15 @@ def create_app(runs: Sequence[str | Path] | Mapping[str, object], limits: Limits
     served = load_runs(runs)
     requests = requests_for(limits)
     pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="rnnlab-serve")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        pool.shutdown(wait=False, cancel_futures=True)  # at the server's shutdown
+
     # FastAPI's /docs and /redoc fetch their scripts from a CDN: ours is a static page instead
     app = FastAPI(title="rnnlab serve", version="1", docs_url=None, redoc_url=None,
+                  lifespan=lifespan,
                   description="Predictions of saved rnnlab runs. Each loaded run has its own "
                               "predict route; its body follows the run's kind.")  # fmt: skip
 
