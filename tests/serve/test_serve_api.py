@@ -316,6 +316,42 @@ def test_cli_refuses_runs_it_cannot_serve(runs, tmp_path, capsys):
         assert fragment in err and len(err.strip().splitlines()) == 1, err
 
 
+def test_rnnlab_serve_answers_until_it_is_stopped(runs):
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    entry = "import sys; from rnnlab.cli import main; sys.exit(main())"
+    argv = [sys.executable, "-c", entry, "serve", str(runs["sentiment"]), str(runs["ner"]),
+            "--port", str(port), "--max-text", "10"]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, answer = time.monotonic() + 60, None
+        while answer is None:
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "rnnlab serve did not answer within 60 s"
+            try:
+                answer = httpx.post(f"http://127.0.0.1:{port}/api/models/sentiment/predict",
+                                    json={"text": "good"}, timeout=5)  # fmt: skip
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert answer.status_code == 200 and answer.json()["label"] == "pos"
+        too_long = httpx.post(f"http://127.0.0.1:{port}/api/models/ner/predict",
+                              json={"text": "x" * 11}, timeout=5)  # fmt: skip
+        refused(too_long, 422, "at most 10 characters")  # --max-text
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    assert "sentiment: a text classifier (classify)" in out
+    assert f"serving 2 runs at http://127.0.0.1:{port}/" in out
+
+
 def test_limits_are_checked():
     with pytest.raises(ValueError, match="max_tokens"):
         Limits(max_tokens=0)

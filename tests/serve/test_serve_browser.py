@@ -38,8 +38,10 @@ def browser():
 
     executable = chromium()
     with sync_playwright() as p:
-        # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start
-        b = p.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
+        # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start; a
+        # container's /dev/shm is often too small for it
+        b = p.chromium.launch(executable_path=executable, headless=True,
+                              args=["--no-sandbox", "--disable-dev-shm-usage"])  # fmt: skip
         yield b
         b.close()
 
