@@ -182,7 +182,7 @@ def parse_conll2003(text: str, target: str = "ner", scheme: str = "IOB2",
     col = _check_target(target, CONLL2003_TARGETS)
     tokens, tags = _columns(text, source, 0, col, width=4)
     own = "IOB1" if target != "pos" else None
-    return TaggedSentences(tokens, tags, own).to_scheme(scheme)
+    return _to_scheme(TaggedSentences(tokens, tags, own), scheme, source)
 
 
 def parse_conll2000(text: str, target: str = "chunk", scheme: str = "IOB2",
@@ -191,7 +191,18 @@ def parse_conll2000(text: str, target: str = "chunk", scheme: str = "IOB2",
     col = _check_target(target, CONLL2000_TARGETS)
     tokens, tags = _columns(text, source, 0, col, width=3)
     own = "IOB2" if target == "chunk" else None
-    return TaggedSentences(tokens, tags, own).to_scheme(scheme)
+    return _to_scheme(TaggedSentences(tokens, tags, own), scheme, source)
+
+
+def _to_scheme(data: TaggedSentences, scheme: str | None, source: str) -> TaggedSentences:
+    """``data.to_scheme(scheme)``; a tag that does not fit the file's own scheme (a damaged
+    file) is a DataFormatError naming ``source``, not a bare ValueError."""
+    if scheme is not None and scheme not in SCHEMES:  # the caller's mistake: a ValueError
+        raise ValueError(f"scheme must be one of {SCHEMES} or None, got {scheme!r}")
+    try:
+        return data.to_scheme(scheme)
+    except ValueError as e:
+        raise DataFormatError(f"{source}: {e}") from e
 
 
 def parse_conllu(text: str, target: str = "upos", source: str = "<conllu>") -> TaggedSentences:

@@ -40,6 +40,8 @@ import gzip
 import logging
 import os
 import re
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -361,7 +363,7 @@ def read_npz(path: str | os.PathLike) -> SeriesSet:
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:  # a torn zip
         raise DataFormatError(f"{path} is not a readable .npz of plain arrays ({e}); store "
                               "strings as a unicode array, not objects") from e  # fmt: skip
     unknown = sorted(set(arrays) - {"X", "y", "lengths", "labels"})
