@@ -11,6 +11,7 @@ class in :data:`MODELS`, and the class says which other files describe it:
     "translate"   Seq2Seq          src_vocab.json, tgt_vocab.json
     "embeddings"  Word2Vec         words.json (the words, most frequent first, and their counts)
     "forecast"    Forecaster       history.json (the series trained on: dates, values, origins)
+    "caption"     Captioner        vocab.json
 
 A saved model class has a ``task`` name and a pair of methods, so this module knows no task:
 
@@ -39,6 +40,7 @@ from pathlib import Path
 import torch
 
 from rnnlab.errors import InputError, MissingFileError
+from rnnlab.models.caption import Captioner
 from rnnlab.models.classifier import TextClassifier
 from rnnlab.models.forecast import Forecaster
 from rnnlab.models.language_model import LanguageModel
@@ -75,6 +77,7 @@ MODELS: dict[str, type] = {
         Forecaster,
         SeriesClassifier,
         Word2Vec,
+        Captioner,
     )
 }
 

@@ -29,6 +29,9 @@
     rnnlab evaluate runs/imdb_w2v --data questions-words  # or wordsim353, or a pairs file
     rnnlab inspect embeddings runs/imdb_w2v --words man:woman king:queen --out fig.png
     rnnlab serve runs/sst2 runs/shake runs/ner --port 8000  # JSON API and a page at /
+    rnnlab train caption --data flickr8k --attention --max-minutes 45 --out runs/flickr
+    rnnlab caption runs/flickr dog.jpg --beam 3 --show-attention fig.png
+    rnnlab evaluate runs/flickr --data flickr8k --split test   # BLEU-1..4, 5 references
     rnnlab demo                      # RNN vs LSTM vs GRU on parity, pictures in runs/demo
     rnnlab inspect gradient-flow | sensitivity | gates TEXT | summary
     rnnlab bench dependencies --cells rnn,lstm,gru --lengths 10,20,50,100,200
@@ -57,6 +60,7 @@ from rnnlab.cli import music as music_cli  # isort: skip
 from rnnlab.cli import forecast as forecast_cli  # isort: skip
 from rnnlab.cli import series as series_cli  # isort: skip
 from rnnlab.cli import embeddings as embeddings_cli  # isort: skip
+from rnnlab.cli import caption as caption_cli  # isort: skip
 from rnnlab.cli import serve as serve_cli  # isort: skip
 from rnnlab.cli.common import EXIT_USAGE, TASKS, UsageError, kind_of, load_model
 from rnnlab.errors import UserError
@@ -114,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     forecast_cli.add_train(tasks)
     series_cli.add_train(tasks)
     embeddings_cli.add_train(tasks)
+    caption_cli.add_train(tasks)
 
     classify.add_predict(sub)
     kinds = ", ".join(task.kind.split(" ", 1)[1] for task in TASKS.values())  # no article
@@ -132,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     speech_cli.add_transcribe(sub)
     embeddings_cli.add_similar_and_analogy(sub)
     forecast_cli.add_forecast(sub)
+    caption_cli.add_caption(sub)
 
     serve_cli.add_serve(sub)
     insight.add_demo(sub)
