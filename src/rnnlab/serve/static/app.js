@@ -102,9 +102,13 @@ function drawSpark(r) {
       if (started) g.lineTo(x(i), y); else { g.moveTo(x(i), y); started = true; }
     });
     g.stroke();
-    g.fillStyle = COLORS[j % COLORS.length];
-    g.fillText(label, W - 60, 14 + 13 * j);
   });
+  $("legend").replaceChildren(...r.labels.map((label, j) => {
+    const key = document.createElement("span");
+    key.textContent = `— ${label}`;
+    key.style.color = COLORS[j % COLORS.length];
+    return key;
+  }));
 }
 
 let pending = null;
