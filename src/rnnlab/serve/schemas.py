@@ -87,14 +87,19 @@ def requests_for(limits: Limits) -> SimpleNamespace:
                            embeddings=EmbeddingsRequest)  # fmt: skip
 
 
+def described(description: str, default=...):
+    """A response field with its description (shown in /openapi.json and /docs)."""
+    return Field(default, description=description)
+
+
 class ModelInfo(BaseModel):
     """One loaded run: its folder name, kind, and whether the API can use it."""
 
-    name: str
-    task: str  # config.json's "task"
-    kind: str  # "a text classifier"
-    input: str  # "json", "wav" (multipart upload), or "none" (no API for this kind)
-    labels: list[str] | None = None  # a classifier's class names
+    name: str = described("the run folder's name: POST /api/models/NAME/predict")
+    task: str = described("config.json's task (classify, lm, tag ...)")
+    kind: str = described("what it is: a text classifier ...")
+    input: str = described("json, wav (a multipart upload), or none (no API for this kind yet)")
+    labels: list[str] | None = described("a classifier's class names", None)
 
 
 class ModelList(BaseModel):
@@ -102,80 +107,83 @@ class ModelList(BaseModel):
 
 
 class ClassifyResponse(BaseModel):
-    label: str
-    probability: float
-    labels: list[str]
-    probabilities: list[float]
-    tokens: list[str]  # as the model reads them
-    # probabilities after tokens[: i + 1] for i < len(steps); None where that prefix has no
-    # token the model reads (leading spaces, character level)
-    steps: list[list[float] | None]
-    steps_truncated: bool  # True: the text is longer than the traced tokens
+    label: str = described("the most probable class")
+    probability: float = described("its probability")
+    labels: list[str] = described("every class, in the order of the probabilities")
+    probabilities: list[float] = described("every class' probability")
+    tokens: list[str] = described("the text's tokens, as the model reads them")
+    steps: list[list[float] | None] = described(
+        "the probabilities after tokens[:i+1] for each traced i; null where that prefix holds "
+        "nothing the model reads (leading spaces, character level)"
+    )
+    steps_truncated: bool = described("true: the text has more tokens than were traced")
 
 
 class LMResponse(BaseModel):
-    prompt: str
-    completion: str
-    text: str  # prompt and completion joined as the model's level joins tokens
+    prompt: str = described("the prompt")
+    completion: str = described("the tokens drawn, joined as the model's level joins them")
+    text: str = described("prompt and completion")
 
 
 class Entity(BaseModel):
-    type: str
-    start: int  # token index
-    end: int  # exclusive
-    text: str
+    type: str = described("PER, LOC ...")
+    start: int = described("its first token")
+    end: int = described("the token after its last")
+    text: str = described("its tokens, joined")
 
 
 class TagResponse(BaseModel):
-    tokens: list[str]
-    tags: list[str]
-    entities: list[Entity]
+    tokens: list[str] = described("the sentence's tokens")
+    tags: list[str] = described("one tag per token")
+    entities: list[Entity] = described("the spans the tags spell (empty for tags without spans)")
 
 
 class TranslateResponse(BaseModel):
-    translation: str
-    src_tokens: list[str]
-    output_tokens: list[str]  # <eos> last when the sentence ended
-    score: float
-    finished: bool
-    attention: list[list[float]] | None  # (len(output_tokens), len(src_tokens)); None: no attention
+    translation: str = described("the translation")
+    src_tokens: list[str] = described("the source's tokens")
+    output_tokens: list[str] = described("the translation's tokens, <eos> last when it ended")
+    score: float = described("the sum of its log-probabilities")
+    finished: bool = described("false: cut at the length limit")
+    attention: list[list[float]] | None = described(
+        "one row per output token over the source tokens; null for a model without attention"
+    )
 
 
 class SpeechResponse(BaseModel):
-    text: str
-    digits: str
-    probability: float
+    text: str = described("a class name, or the symbols heard (CTC)")
+    digits: str = described("the digits heard")
+    probability: float = described("P(class), or p(labelling | recording) (CTC)")
 
 
 class MusicResponse(BaseModel):
-    steps: int
-    steps_per_quarter: int
-    notes: int  # key-steps sounding
-    midi_base64: str  # a standard MIDI file
+    steps: int = described("time steps generated")
+    steps_per_quarter: int = described("the model's grid")
+    notes: int = described("key-steps sounding")
+    midi_base64: str = described("a standard MIDI file, base64")
 
 
 class ForecastResponse(BaseModel):
-    point: list[float]
-    lo: list[float]
-    hi: list[float]
-    dates: list[str] | None  # after the model's own series; None for given values
-    history: list[float]  # the last values before the forecast (up to 4 horizons)
+    point: list[float] = described("the forecast, one value per step")
+    lo: list[float] = described("the interval's lower bound")
+    hi: list[float] = described("the interval's upper bound")
+    dates: list[str] | None = described("the steps' dates after the model's own series; null else")
+    history: list[float] = described("the last values before the forecast (up to 4 horizons)")
 
 
 class SeriesResponse(BaseModel):
-    label: str
-    probability: float
-    labels: list[str]
-    probabilities: list[float]
+    label: str = described("the most probable class")
+    probability: float = described("its probability")
+    labels: list[str] = described("every class, in the order of the probabilities")
+    probabilities: list[float] = described("every class' probability")
 
 
 class Neighbour(BaseModel):
     word: str
-    score: float
+    score: float = described("cosine similarity to the query")
 
 
 class EmbeddingsResponse(BaseModel):
-    neighbours: list[Neighbour]
+    neighbours: list[Neighbour] = described("nearest first; never a word of the query")
 
 
 responses = SimpleNamespace(classify=ClassifyResponse, lm=LMResponse, tag=TagResponse,
