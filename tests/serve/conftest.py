@@ -39,7 +39,9 @@ def _save(model, out: Path) -> Path:
 
 
 def _untrained(root: Path) -> dict[str, Path]:
-    """Saved untrained models: tagger, translator, speech (CTC), music, series, embeddings."""
+    """Saved untrained models: tagger, translator, speech (CTC), music, series, embeddings,
+    captioner."""
+    from rnnlab.models.caption import CaptionConfig, Captioner
     from rnnlab.models.music import MusicConfig, MusicModel
     from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
     from rnnlab.models.series import SeriesClassifier, SeriesConfig
@@ -64,6 +66,8 @@ def _untrained(root: Path) -> dict[str, Path]:
         "bach": MusicModel(MusicConfig(hidden_size=8), steps_per_quarter=2),
         "vowels": SeriesClassifier(SeriesConfig(2, 3, hidden_size=8, num_layers=1),
                                    ["slow", "fast"]),
+        "pics": Captioner(CaptionConfig(len(en), image_size=16, channels=(4, 8), depth=1,
+                                        embed_dim=8, hidden_size=8, attn_size=8), en),
         "vectors": Word2Vec(Word2VecConfig(dim=8), ["king", "queen", "man", "woman", "film"],
                             [5, 4, 3, 2, 1]),
     }  # fmt: skip
@@ -73,7 +77,7 @@ def _untrained(root: Path) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def runs(tmp_path_factory) -> dict[str, Path]:
     """Run folders by name: sentiment (classify), shake (lm), ner, mt, digits, bach, sales
-    (forecast), vowels, vectors."""
+    (forecast), vowels, vectors, pics (caption)."""
     root = tmp_path_factory.mktemp("serve_runs")
     train = root / "train.tsv"
     train.write_text("".join(f"{t}\t{y}\n" for t, y in order_task(300, seed=1, max_filler=5)))
@@ -138,3 +142,15 @@ def server(runs) -> str:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def png() -> bytes:
+    """A 20 x 12 PNG image: a red square on blue."""
+    from PIL import Image
+
+    image = Image.new("RGB", (20, 12), (20, 40, 200))
+    image.paste((220, 30, 30), (4, 2, 12, 10))
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()

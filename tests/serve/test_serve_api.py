@@ -55,8 +55,9 @@ def test_models_lists_every_run_by_folder_name_with_its_kind(client, runs):
     assert {n: m["task"] for n, m in listed.items()} == {
         "sentiment": "classify", "shake": "lm", "sales": "forecast", "ner": "tag",
         "mt": "translate", "digits": "speech", "bach": "music", "vowels": "series",
-        "vectors": "embeddings"}  # fmt: skip
+        "vectors": "embeddings", "pics": "caption"}  # fmt: skip
     assert listed["digits"]["input"] == "wav" and listed["sentiment"]["input"] == "json"
+    assert listed["pics"]["input"] == "image"
     assert listed["sentiment"]["labels"] == ["neg", "pos"]
 
 
@@ -117,6 +118,25 @@ def test_speech_transcribes_an_uploaded_wav(client, models, wav, tmp_path):
     (tmp_path / "one.wav").write_bytes(wav)
     (t,) = models["digits"].transcribe([tmp_path / "one.wav"], beam=2)
     assert r.json()["text"] == t.text and r.json()["probability"] == pytest.approx(t.probability)
+
+
+def test_caption_describes_an_uploaded_image_with_attention(client, models, png, tmp_path):
+    r = client.post("/api/models/pics/predict", files={"file": ("red.png", png, "image/png")},
+                    data={"beam": "2", "max_len": "6"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    (tmp_path / "red.png").write_bytes(png)
+    (c,) = models["pics"].caption_files([tmp_path / "red.png"], 2, 6)
+    r = r.json()
+    assert r["caption"] == c.text and r["output_tokens"] == c.output_tokens
+    att = torch.tensor(r["attention"])
+    G = models["pics"].grid
+    assert att.shape == (len(c.output_tokens), G, G)
+    torch.testing.assert_close(att, c.attention.float())
+    refused(client.post("/api/models/pics/predict", files={"file": ("a.png", b"not an image")}),
+            422, "a.png")  # fmt: skip
+    r = client.post("/api/models/pics/predict", files={"file": ("a.png", png)},
+                    data={"max_len": "101"})  # fmt: skip
+    refused(r, 422, "max_len")
 
 
 def test_music_gives_a_midi_file(client, models, tmp_path):
@@ -232,14 +252,14 @@ def test_a_kind_without_an_api_is_listed_and_explained(runs, tmp_path):
 
     model = rnnlab.load(runs["sentiment"])
 
-    class Caption(TextClassifier):  # a kind rnnlab serve does not know yet
-        task = "caption"
+    class Poem(TextClassifier):  # a kind rnnlab serve does not know yet
+        task = "poem"
 
-    model.__class__ = Caption
-    with TestClient(create_app({"pics": model})) as c:
+    model.__class__ = Poem
+    with TestClient(create_app({"verse": model})) as c:
         (info,) = c.get("/api/models").json()["models"]
-        assert info["task"] == "caption" and info["input"] == "none"
-        refused(c.post("/api/models/pics/predict", json={}), 422, "no API", "'caption'")
+        assert info["task"] == "poem" and info["input"] == "none"
+        refused(c.post("/api/models/verse/predict", json={}), 422, "no API", "'poem'")
 
 
 def test_a_prediction_over_the_time_limit_is_503_and_the_server_goes_on(runs):

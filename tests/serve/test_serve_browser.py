@@ -131,6 +131,18 @@ def test_entities_attention_and_errors_on_the_page(page, server):
     assert page.locator("#error").is_hidden()
 
 
+def test_an_uploaded_image_is_captioned_with_a_map_per_word(page, server, runs, png, tmp_path):
+    (tmp_path / "red.png").write_bytes(png)
+    (want,) = rnnlab.load(runs["pics"]).caption_files([tmp_path / "red.png"], beam=3)
+    open_model(page, server, "pics")
+    page.locator("#image").set_input_files(tmp_path / "red.png")
+    page.locator("#caption").click()  # the page's beam: 3
+    page.wait_for_selector("#caption-attention figure", timeout=10_000)
+    assert page.locator("#caption-out").inner_text() == want.text
+    words = page.locator("#caption-attention figcaption").all_inner_texts()
+    assert words == want.output_tokens
+
+
 def test_the_api_reference_is_drawn_from_openapi_json_offline(page, server):
     page.goto(f"{server}/docs")
     page.wait_for_selector("main section h2", timeout=10_000)

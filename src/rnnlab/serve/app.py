@@ -3,7 +3,8 @@
     GET  /                              the page (rnnlab/serve/static: no build step, no CDN)
     GET  /api/models                    the loaded runs: name (the run folder's), kind, input
     POST /api/models/<name>/predict     the run's kind decides the body (rnnlab.serve.schemas);
-                                        a speech model takes a multipart upload (file, beam)
+                                        a speech model or a captioner takes a multipart
+                                        upload (file, beam ...)
     GET  /openapi.json, /docs           the schema, every loaded run's body spelled out (/docs:
                                         a static page drawing it, nothing fetched elsewhere)
 
@@ -36,6 +37,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from rnnlab.data.errors import DataError
 from rnnlab.errors import UserError
 from rnnlab.serve import handlers
 from rnnlab.serve.limits import BodyLimit, Limits
@@ -52,8 +54,9 @@ KINDS = {  # config.json's "task" -> what it is called on the page and in errors
     "classify": "a text classifier", "lm": "a language model", "tag": "a sequence tagger",
     "translate": "a translator", "speech": "a speech recogniser", "music": "a music model",
     "forecast": "a forecaster", "series": "a series classifier",
-    "embeddings": "word embeddings",
+    "embeddings": "word embeddings", "caption": "an image captioner",
 }  # fmt: skip
+UPLOADS = {"speech": "wav", "caption": "image"}  # the tasks whose input is a file
 
 
 class PredictionError(Exception):
@@ -80,7 +83,7 @@ class Served:
         """What ``GET /api/models`` says of it."""
         task = self.task
         kind = KINDS.get(task, f"a model of task {task!r}")
-        how = "wav" if task == "speech" else "json" if task in handlers.HANDLERS else "none"
+        how = UPLOADS.get(task) or ("json" if task in handlers.HANDLERS else "none")
         labels = getattr(self.model, "label_names", None) or getattr(self.model, "labels", None)
         labels = labels if task in ("classify", "series", "speech") else None
         return ModelInfo(name=self.name, task=task, kind=kind, input=how, labels=labels)
@@ -156,7 +159,7 @@ def create_app(runs: Sequence[str | Path] | Mapping[str, object], limits: Limits
             raise PredictionError(503, f"the prediction took longer than the server's limit of "
                                   f"{limits.timeout_s:g} s: ask for less (a shorter text, fewer "
                                   "tokens or steps) or try again later") from None  # fmt: skip
-        except (UserError, ValueError) as e:  # what the model cannot use, named by it
+        except (UserError, DataError, ValueError) as e:  # what the model cannot use, named
             raise PredictionError(422, str(e)) from e
         if not _finite(answer):  # JSON has no NaN or infinity
             raise PredictionError(422, "the model's answer is not a finite number for this "
@@ -215,6 +218,19 @@ def _add_predict(app: FastAPI, entry: Served, requests, limits: Limits, run) -> 
             return await run(entry, lambda: handlers.speech(model, wav, name, beam, limits))
 
         app.post(path, response_model=responses.speech, **doc)(predict_speech)
+    elif task == "caption":
+
+        async def predict_caption(
+            file: UploadFile = File(..., description="an image (JPEG, PNG ...)"),  # noqa: B008
+            beam: int = Form(1, ge=1, le=limits.max_beam, description="1: greedy"),
+            max_len: int = Form(30, ge=1, le=100, description="most words"),
+        ) -> responses.caption:
+            image = await file.read()
+            name = file.filename or "the upload"
+            return await run(entry, lambda: handlers.caption(model, image, name, beam, max_len,
+                                                             limits))  # fmt: skip
+
+        app.post(path, response_model=responses.caption, **doc)(predict_caption)
     elif task in handlers.HANDLERS:
         handler, Body, Response = handlers.HANDLERS[task], getattr(requests, task), \
             getattr(responses, task)  # fmt: skip

@@ -23,7 +23,7 @@ from rnnlab.errors import InputError
 from rnnlab.serve.limits import Limits
 from rnnlab.text import tokenize
 
-__all__ = ["HANDLERS", "speech"]
+__all__ = ["HANDLERS", "caption", "speech"]
 
 
 def classify(model, req, limits: Limits) -> dict:
@@ -96,6 +96,26 @@ def speech(model, wav: bytes, filename: str, beam: int, limits: Limits) -> dict:
     return {"text": t.text, "digits": t.digits, "probability": t.probability}
 
 
+def caption(model, image: bytes, filename: str, beam: int, max_len: int,
+            limits: Limits) -> dict:  # fmt: skip
+    """A caption of an uploaded image (``model.caption_files`` reads it from a private
+    temporary file, removed after; an error names the upload's ``filename`` instead)."""
+    from rnnlab.data.errors import DataError
+
+    fd, path = tempfile.mkstemp(suffix=Path(filename).suffix[:8], prefix="rnnlab-serve-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(image)
+        (c,) = model.caption_files([path], beam, max_len)
+    except (ValueError, DataError) as e:  # not an image Pillow can read
+        raise InputError(str(e).replace(path, filename)) from e
+    finally:
+        Path(path).unlink(missing_ok=True)
+    attention = None if c.attention is None else c.attention.float().tolist()
+    return {"caption": c.text, "tokens": c.tokens, "output_tokens": c.output_tokens,
+            "score": c.score, "finished": c.finished, "attention": attention}  # fmt: skip
+
+
 def music(model, req, limits: Limits) -> dict:
     """A sampled piano roll as a standard MIDI file (base64), as ``rnnlab sample`` writes it."""
     from rnnlab.data.music import write_midi
@@ -165,7 +185,8 @@ def _vectors(model):
     return model.keyed_vectors()
 
 
-# config.json's "task" -> the JSON handler (speech takes an upload: :func:`speech`)
+# config.json's "task" -> the JSON handler (speech and caption take an upload: :func:`speech`,
+# :func:`caption`)
 HANDLERS: dict[str, Callable] = {
     "classify": classify,
     "lm": lm,

@@ -98,7 +98,8 @@ class ModelInfo(BaseModel):
     name: str = described("the run folder's name: POST /api/models/NAME/predict")
     task: str = described("config.json's task (classify, lm, tag ...)")
     kind: str = described("what it is: a text classifier ...")
-    input: str = described("json, wav (a multipart upload), or none (no API for this kind yet)")
+    input: str = described("json, wav or image (a multipart upload), or none (no API for this "
+                           "kind yet)")  # fmt: skip
     labels: list[str] | None = described("a classifier's class names", None)
 
 
@@ -155,6 +156,18 @@ class SpeechResponse(BaseModel):
     probability: float = described("P(class), or p(labelling | recording) (CTC)")
 
 
+class CaptionResponse(BaseModel):
+    caption: str = described("the caption")
+    tokens: list[str] = described("its words")
+    output_tokens: list[str] = described("the words the attention maps belong to, <eos> last "
+                                         "when it ended")  # fmt: skip
+    score: float = described("the sum of its log-probabilities")
+    finished: bool = described("false: cut at max_len")
+    attention: list[list[list[float]]] | None = described(
+        "one G x G map over the image per output token; null for a model without attention"
+    )
+
+
 class MusicResponse(BaseModel):
     steps: int = described("time steps generated")
     steps_per_quarter: int = described("the model's grid")
@@ -188,5 +201,6 @@ class EmbeddingsResponse(BaseModel):
 
 responses = SimpleNamespace(classify=ClassifyResponse, lm=LMResponse, tag=TagResponse,
                             translate=TranslateResponse, speech=SpeechResponse,
+                            caption=CaptionResponse,
                             music=MusicResponse, forecast=ForecastResponse,
                             series=SeriesResponse, embeddings=EmbeddingsResponse)  # fmt: skip

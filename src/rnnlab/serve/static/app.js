@@ -203,6 +203,38 @@ async function transcribe() {
   if (r) $("transcript").textContent = `${r.text}  (p = ${r.probability.toPrecision(3)})`;
 }
 
+// the image under each word's attention map (dark where the model did not look)
+async function caption() {
+  const file = $("image").files[0];
+  if (!file) { showError("choose an image first"); return; }
+  const form = new FormData();
+  form.append("file", file);
+  form.append("beam", String(number("caption-beam") ?? 1));
+  const r = await predict(form);
+  if (!r) return;
+  $("caption-out").textContent = r.caption;
+  const maps = $("caption-attention");
+  maps.replaceChildren();
+  if (!r.attention) return;
+  const image = await createImageBitmap(file);
+  r.attention.forEach((grid, t) => {
+    const canvas = document.createElement("canvas");
+    canvas.width = canvas.height = 96;
+    const g = canvas.getContext("2d");
+    g.drawImage(image, 0, 0, 96, 96);
+    const G = grid.length, cell = 96 / G, top = Math.max(...grid.flat());
+    grid.forEach((row, i) => row.forEach((a, j) => {
+      g.fillStyle = `rgba(0, 0, 0, ${0.8 * (1 - a / top)})`;
+      g.fillRect(j * cell, i * cell, cell, cell);
+    }));
+    const figure = document.createElement("figure");
+    const word = document.createElement("figcaption");
+    word.textContent = r.output_tokens[t];
+    figure.append(canvas, word);
+    maps.append(figure);
+  });
+}
+
 async function compose() {
   const r = await predict({ steps: number("music-steps") ?? 64,
                             temperature: number("music-temperature") ?? 1, seed: number("music-seed") });
@@ -287,6 +319,7 @@ async function start() {
   on("tag", tag);
   on("translate", translate);
   on("transcribe", transcribe);
+  on("caption", caption);
   on("compose", compose);
   on("forecast", forecast);
   on("classify-series", classifySeries);
