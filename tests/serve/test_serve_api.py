@@ -4,6 +4,7 @@ answers (the CLI's path), and bad input is a 4xx with a one-line message, never 
 from __future__ import annotations
 
 import base64
+import io
 import json
 import shutil
 import warnings
@@ -137,6 +138,17 @@ def test_caption_describes_an_uploaded_image_with_attention(client, models, png,
     r = client.post("/api/models/pics/predict", files={"file": ("a.png", png)},
                     data={"max_len": "101"})  # fmt: skip
     refused(r, 422, "max_len")
+
+
+@pytest.mark.parametrize("side", [6000, 20000])  # over our limit; over twice Pillow's too
+def test_an_image_too_large_to_decode_is_422_before_it_is_decoded(client, side):
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("1", (side, side)).save(buf, format="PNG")  # a few KB of zeros
+    assert len(buf.getvalue()) < 200_000
+    r = client.post("/api/models/pics/predict", files={"file": ("big.png", buf.getvalue())})
+    refused(r, 422, "big.png is too large")
 
 
 def test_music_gives_a_midi_file(client, models, tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import io
 import math
 import os
 import tempfile
@@ -100,8 +101,19 @@ def caption(model, image: bytes, filename: str, beam: int, max_len: int,
             limits: Limits) -> dict:  # fmt: skip
     """A caption of an uploaded image (``model.caption_files`` reads it from a private
     temporary file, removed after; an error names the upload's ``filename`` instead)."""
+    from PIL import Image
+
     from rnnlab.data.errors import DataError
 
+    try:  # the header only: a few KB of PNG can declare a picture of gigabytes
+        with Image.open(io.BytesIO(image)) as im:
+            pixels = im.size[0] * im.size[1]
+    except Image.DecompressionBombError:  # over twice Pillow's own limit
+        pixels = math.inf
+    except (OSError, SyntaxError, ValueError):  # no image: caption_files says what is wrong
+        pixels = 0
+    if pixels > limits.max_image_pixels:
+        raise InputError(f"{filename} is too large: over {limits.max_image_pixels:,} pixels")
     fd, path = tempfile.mkstemp(suffix=Path(filename).suffix[:8], prefix="rnnlab-serve-")
     try:
         with os.fdopen(fd, "wb") as f:

@@ -24,6 +24,7 @@ class Limits:
     max_samples: int = 1000  # forecast: Monte-Carlo dropout draws
     max_series_steps: int = 5000  # series / forecast: values per request
     max_words: int = 10  # embeddings: words in one query
+    max_image_pixels: int = 25_000_000  # caption: a small file may declare a huge image
     timeout_s: float = 20.0  # a prediction still running after this is answered 503
 
     def __post_init__(self) -> None:
