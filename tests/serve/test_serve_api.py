@@ -8,6 +8,7 @@ import io
 import json
 import shutil
 import warnings
+import wave
 
 import pytest
 import torch
@@ -253,6 +254,13 @@ def test_uploads_that_are_not_wav_are_422_naming_the_file(client, wav):
     refused(upload(b"hello, not audio", "notes.txt"), 422, "notes.txt", "not a WAV")
     refused(upload(wav[:30]), 422, "x.wav")  # a header cut short
     refused(upload(b""), 422, "x.wav")
+    slow = io.BytesIO()  # 2,000 samples at 1 Hz: 4 KB that would resample to 16M samples
+    with wave.open(slow, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(1)
+        w.writeframes(b"\x01\x00" * 2000)
+    refused(upload(slow.getvalue(), "slow.wav"), 422, "slow.wav lasts 2,000 s", "limit of 60 s")
     refused(client.post("/api/models/digits/predict", json={"text": "hi"}), 422, "file")
     r = client.post("/api/models/digits/predict", files={"file": ("a.wav", wav)},
                     data={"beam": "99"})  # fmt: skip

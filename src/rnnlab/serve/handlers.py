@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from rnnlab import audio
 from rnnlab.errors import InputError
 from rnnlab.serve.limits import Limits
 from rnnlab.text import tokenize
@@ -89,6 +90,10 @@ def speech(model, wav: bytes, filename: str, beam: int, limits: Limits) -> dict:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(wav)
+        wave, rate = audio.read_wav(path)  # (C, N) at the file's own rate
+        if wave.shape[-1] > limits.max_audio_seconds * rate:
+            raise InputError(f"{filename} lasts {wave.shape[-1] / rate:,.0f} s, over the limit "
+                             f"of {limits.max_audio_seconds:g} s")  # fmt: skip
         (t,) = model.transcribe([path], beam=beam)
     except ValueError as e:  # InputError: not a WAV, too short, silence
         raise InputError(str(e).replace(path, filename)) from e

@@ -25,6 +25,7 @@ class Limits:
     max_series_steps: int = 5000  # series / forecast: values per request
     max_words: int = 10  # embeddings: words in one query
     max_image_pixels: int = 25_000_000  # caption: a small file may declare a huge image
+    max_audio_seconds: float = 60.0  # speech: a file at 1 Hz would resample to billions
     timeout_s: float = 20.0  # a prediction still running after this is answered 503
 
     def __post_init__(self) -> None:
