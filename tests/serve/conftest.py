@@ -40,8 +40,9 @@ def _save(model, out: Path) -> Path:
 
 def _untrained(root: Path) -> dict[str, Path]:
     """Saved untrained models: tagger, translator, speech (CTC), music, series, embeddings,
-    captioner."""
+    captioner, a character-level language model."""
     from rnnlab.models.caption import CaptionConfig, Captioner
+    from rnnlab.models.language_model import LanguageModel, LMConfig, TextFormat
     from rnnlab.models.music import MusicConfig, MusicModel
     from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
     from rnnlab.models.series import SeriesClassifier, SeriesConfig
@@ -52,7 +53,7 @@ def _untrained(root: Path) -> dict[str, Path]:
 
     sentences = ["Mohan was driving a Maruti in Delhi", "ein Hund rennt durch das Gras"]
     words = Vocab.build([s.split() for s in sentences])
-    chars = Vocab.build([list("".join(sentences))])
+    chars = Vocab.build([list("\n".join(sentences))])
     en = Vocab.build([["a", "dog", "runs", "through", "the", "grass"]])
     torch.manual_seed(0)
     models = {
@@ -68,6 +69,8 @@ def _untrained(root: Path) -> dict[str, Path]:
                                    ["slow", "fast"]),
         "pics": Captioner(CaptionConfig(len(en), image_size=16, channels=(4, 8), depth=1,
                                         embed_dim=8, hidden_size=8, attn_size=8), en),
+        "chars": LanguageModel(LMConfig(len(chars), embed_dim=8, hidden_size=8, num_layers=1),
+                               chars, TextFormat("char", "\n", "\n")),
         "vectors": Word2Vec(Word2VecConfig(dim=8), ["king", "queen", "man", "woman", "film"],
                             [5, 4, 3, 2, 1]),
     }  # fmt: skip
@@ -77,7 +80,7 @@ def _untrained(root: Path) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def runs(tmp_path_factory) -> dict[str, Path]:
     """Run folders by name: sentiment (classify), shake (lm), ner, mt, digits, bach, sales
-    (forecast), vowels, vectors, pics (caption)."""
+    (forecast), vowels, vectors, pics (caption), chars (a character-level lm)."""
     root = tmp_path_factory.mktemp("serve_runs")
     train = root / "train.tsv"
     train.write_text("".join(f"{t}\t{y}\n" for t, y in order_task(300, seed=1, max_filler=5)))

@@ -57,7 +57,7 @@ def test_models_lists_every_run_by_folder_name_with_its_kind(client, runs):
     assert {n: m["task"] for n, m in listed.items()} == {
         "sentiment": "classify", "shake": "lm", "sales": "forecast", "ner": "tag",
         "mt": "translate", "digits": "speech", "bach": "music", "vowels": "series",
-        "vectors": "embeddings", "pics": "caption"}  # fmt: skip
+        "vectors": "embeddings", "pics": "caption", "chars": "lm"}  # fmt: skip
     assert listed["digits"]["input"] == "wav" and listed["sentiment"]["input"] == "json"
     assert listed["pics"]["input"] == "image"
     assert listed["sentiment"]["labels"] == ["neg", "pos"]
@@ -94,6 +94,15 @@ def test_lm_samples_as_the_model_does_with_seed_temperature_and_top_k(client, mo
     assert r["text"] == f"the cat {r['completion']}" and r == post(client, "shake", body)
     assert len(r["completion"].split()) <= 6
     assert post(client, "shake", {"prompt": "", "max_tokens": 3, "temperature": 0})["completion"]
+
+
+def test_a_character_level_lm_joins_without_spaces_and_names_unknown_characters(client, models):
+    body = {"prompt": "ein Hund", "max_tokens": 12, "seed": 2}
+    r = post(client, "chars", body)
+    assert r["completion"] == models["chars"].sample("ein Hund", 12, 1.0, None, 2)
+    assert r["text"] == "ein Hund" + r["completion"] and len(r["completion"]) <= 12
+    r = client.post("/api/models/chars/predict", json={"prompt": "ein Hund \u00e9"})
+    refused(r, 422, "é")
 
 
 def test_tag_gives_tokens_tags_and_entities(client, models):
