@@ -284,6 +284,7 @@ def test_a_directory_written_before_the_registry_loads_and_is_written_the_same(t
 
 def test_the_registry_maps_every_task_to_its_class():
     from rnnlab.models import LanguageModel, Seq2Seq, SequenceTagger
+    from rnnlab.models.caption import Captioner
     from rnnlab.models.forecast import Forecaster
     from rnnlab.models.music import MusicModel
     from rnnlab.models.series import SeriesClassifier
@@ -294,7 +295,7 @@ def test_the_registry_maps_every_task_to_its_class():
                             "tag": SequenceTagger, "translate": Seq2Seq,
                             "speech": SpeechModel, "music": MusicModel,
                             "forecast": Forecaster, "series": SeriesClassifier,
-                            "embeddings": Word2Vec}  # fmt: skip
+                            "embeddings": Word2Vec, "caption": Captioner}  # fmt: skip
     for task, model in {"classify": make_model(), **other_models()}.items():
         assert saved.config_of(model)["task"] == task == model.task
 

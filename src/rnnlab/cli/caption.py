@@ -91,6 +91,9 @@ def add_train(sub) -> None:
                    help="images per batch, each with all its captions")  # fmt: skip
     g.add_argument("--beam", type=positive_int, default=3,
                    help="beam size of the final BLEU (1: greedy)")  # fmt: skip
+    g.add_argument("--monitor", choices=("bleu4", "loss"), default="bleu4",
+                   help="what picks the best epoch: the greedy BLEU-4 of the first 500 dev "
+                        "images, or the dev loss (for captions too short for 4-grams)")  # fmt: skip
     g.add_argument("--threads", type=positive_int, help="torch threads (default: torch's)")
     add_training_args(g, lr=1e-3, out="runs/caption", epochs=30, clip=5.0, patience=0)
     p.set_defaults(func=cmd_train_caption)
@@ -116,7 +119,8 @@ def cmd_train_caption(args) -> int:
                 embed_dim=args.embed, hidden_size=args.hidden, attn_size=args.attn_size,
                 dropout=args.dropout, doubly_stochastic=args.doubly_stochastic,
             ),
-            train=train_config(args, monitor="bleu4", mode="max"),
+            train=train_config(args, monitor=args.monitor,
+                               mode="max" if args.monitor == "bleu4" else "min"),
             resume=args.resume,
         )  # fmt: skip
     result = run_training(train_caption, job, args.out)
