@@ -22,7 +22,8 @@ def run(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("cli_caption")
     folder = write_folder(root / "shapes", 40, size=16)
     out = root / "run"
-    code = main(["train", "caption", "--data", str(folder), "--epochs", "5", "--beam", "2",
+    code = main(["train", "caption", "--data", str(folder), "--epochs", "5", "--beam", "3",
+                 "--held-out", "0.2", "--seed", "1",
                  "--out", str(out), *TINY])  # fmt: skip
     assert code == 0
     return {"root": root, "folder": folder, "run": out}
@@ -58,12 +59,18 @@ def test_caption_prints_a_caption_and_draws_its_attention(run, capsys, tmp_path)
     assert [line.split("\t")[1] for line in lines] == [str(image), str(other)]
 
 
-def test_evaluate_prints_bleu_1_to_4(run, capsys):
+def test_evaluate_prints_bleu_1_to_4_on_the_images_the_run_held_out(run, capsys):
     assert main(["evaluate", str(run["run"]), "--data", str(run["folder"]), "--split",
                  "test"]) == 0  # fmt: skip
     out = capsys.readouterr().out
-    assert out.startswith(f"{run['folder']} test (4 images, beam 3): BLEU-1 ")
-    assert "BLEU-4" in out and "2 references per image, lower-cased" in out
+    assert out.startswith(f"{run['folder']} test (8 images, beam 3): BLEU-1 ")
+    assert "2 references per image, lower-cased" in out
+    # the same 8 images as the training run's own test score (its --held-out and --seed)
+    test = json.loads((run["run"] / "scores.json").read_text())["test"]
+    assert test["images"] == 8
+    printed = out.split("BLEU-1 ")[1].split()[0]
+    assert printed == f"{test['bleu1']:.3f}"
+    assert f"BLEU-4 {test['bleu4']:.3f}" in out
 
 
 def test_user_errors_end_in_one_line_with_exit_code_2(run, capsys, tmp_path):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 from rnnlab.cli.common import (
     TaskCLI,
@@ -167,7 +169,16 @@ def cmd_evaluate(model, args) -> int:
 
     if args.split not in ("train", "dev", "test"):
         raise UsageError(f"--split is train, dev or test, got {args.split!r}")
-    splits = load_captioning(args.data, (args.split,), model.config.image_size)
+    # a caption file's dev and test images: as the run held them out (run.json)
+    run_file = Path(args.model_dir, "run.json")
+    run = json.loads(run_file.read_text(encoding="utf-8")) if run_file.is_file() else {}
+    splits = load_captioning(
+        args.data,
+        (args.split,),
+        model.config.image_size,
+        held_out=run.get("held_out", 0.1),
+        seed=run.get("seed", 0),
+    )
     s = evaluate_captions(model, splits[args.split], beam=3)
     refs = {len(c) for c in splits[args.split].captions}
     print(

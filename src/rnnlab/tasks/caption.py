@@ -213,7 +213,7 @@ def train_caption(job: CaptionJob) -> CaptionResult:
                 len(train_set), sum(len(c) for c in train_set.captions), len(model.vocab),
                 sum(p.numel() for p in model.parameters()))  # fmt: skip
     run = {"data": job.data, "batch_size": job.batch_size, "max_train_len": job.max_train_len,
-           "flip": job.flip, "held_out": job.held_out}  # fmt: skip
+           "flip": job.flip, "held_out": job.held_out, "seed": job.train.seed}  # fmt: skip
     if job.resume:
         saved.check_same_run(model, job.out, run)
     else:
