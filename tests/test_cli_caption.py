@@ -87,11 +87,19 @@ def test_user_errors_end_in_one_line_with_exit_code_2(run, capsys, tmp_path):
     assert "--channels" in capsys.readouterr().err
 
 
-def test_a_model_without_attention_has_no_attention_picture(run, capsys, tmp_path):
+def test_a_model_without_attention_resumes_and_has_no_attention_picture(run, capsys, tmp_path):
     out = tmp_path / "plain"
     assert main(["train", "caption", "--data", str(run["folder"]), "--no-attention", "--epochs",
                  "1", "--beam", "1", "--out", str(out), *TINY]) == 0  # fmt: skip
-    capsys.readouterr()
+    # --resume goes on from the saved epoch
+    argv = ["train", "caption", "--data", str(run["folder"]), "--no-attention", "--epochs", "2",
+            "--beam", "1", "--out", str(out), *TINY]  # fmt: skip
+    assert main([*argv, "--resume"]) == 0
+    epochs = [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").open()]
+    assert epochs == [1, 2]
+    # a resume with another model is refused in one line
+    assert main([*argv, "--hidden", "8", "--resume"]) == 2
+    assert "resume" in capsys.readouterr().err
     image = run["folder"] / "shape_000.png"
     assert main(["caption", str(out), str(image), "--show-attention",
                  str(tmp_path / "x.png")]) == 2  # fmt: skip
