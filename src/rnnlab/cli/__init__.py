@@ -29,6 +29,7 @@
     rnnlab evaluate runs/imdb_w2v --data questions-words  # or wordsim353, or a pairs file
     rnnlab inspect embeddings runs/imdb_w2v --words man:woman king:queen --out fig.png
     rnnlab serve runs/sst2 runs/shake runs/ner --port 8000  # JSON API and a page at /
+    rnnlab export runs/sst2 --format onnx --out sst2.onnx   # also a tagger, a language model
     rnnlab train caption --data flickr8k --attention --max-minutes 45 --out runs/flickr
     rnnlab caption runs/flickr dog.jpg --beam 3 --show-attention fig.png
     rnnlab evaluate runs/flickr --data flickr8k --split test   # BLEU-1..4, 5 references
@@ -62,6 +63,7 @@ from rnnlab.cli import series as series_cli  # isort: skip
 from rnnlab.cli import embeddings as embeddings_cli  # isort: skip
 from rnnlab.cli import caption as caption_cli  # isort: skip
 from rnnlab.cli import serve as serve_cli  # isort: skip
+from rnnlab.cli import export as export_cli  # isort: skip
 from rnnlab.cli.common import EXIT_USAGE, TASKS, UsageError, kind_of, load_model
 from rnnlab.errors import UserError
 
@@ -140,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     caption_cli.add_caption(sub)
 
     serve_cli.add_serve(sub)
+    export_cli.add_export(sub)
     insight.add_demo(sub)
     insight.add_inspect(sub)
     insight.add_bench(sub)
