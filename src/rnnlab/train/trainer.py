@@ -22,6 +22,9 @@ A NaN or infinite loss stops the run with `rnnlab.errors.DivergedError` naming t
 its backward pass; the weights are checked finite too before an epoch's weights and checkpoint
 are saved. Nothing is written then: the checkpoint of the last finished epoch stays as it was.
 
+Under `torchrun` several processes train one model with DistributedDataParallel, each on its
+share of every global batch, and only rank 0 writes files (`rnnlab.train.distributed`).
+
 A time budget (`TrainConfig.max_minutes`) stops the run the same way, with a checkpoint to
 resume from, but `fit` then returns: the model keeps the better on dev of the best finished epoch
 and the weights at the cut, and `Trainer.budget_spent` is True.
@@ -45,6 +48,7 @@ from rnnlab.train.budget import BudgetSpent, TimeBudget
 from rnnlab.train.checkpoint import TrainerState, has_checkpoint, load_checkpoint, save_checkpoint
 from rnnlab.train.config import TrainConfig
 from rnnlab.train.device import OnDevice, to_device
+from rnnlab.train.distributed import Context, DistributedError, context, shard_loader
 from rnnlab.train.interrupts import DeferredInterrupt
 from rnnlab.train.metrics_log import append_record, write_records
 from rnnlab.train.plots import plot_learning_curve
@@ -92,6 +96,8 @@ class Trainer:
         self._last_rng: RngState | None = None  # generators after the last completed step
         self.budget: TimeBudget | None = None  # the running fit's time budget (max_minutes)
         self.budget_spent = False  # the last fit was stopped by its time budget
+        self.dist = Context(device=self.device)  # this process under torchrun (train.distributed)
+        self._ddp: torch.nn.Module | None = None  # the DistributedDataParallel loss, if any
 
     @property
     def weights_path(self) -> Path:
@@ -146,6 +152,14 @@ class Trainer:
             )
         self._steps_per_epoch, self.budget_spent = None, False
         self.budget = None
+        self.dist = context(self.device)  # torchrun: join the process group (train.distributed)
+        self.device, main = self.dist.device, self.dist.is_main
+        if self.dist.active and cfg.max_minutes is not None:
+            raise DistributedError(
+                "a time budget (max_minutes) is not supported under torchrun yet: the processes "
+                "would stop at different steps; give epochs instead"
+            )
+        train_loader = shard_loader(train_loader, self.dist, cfg.seed)
         if cfg.max_minutes is not None:
             train_loader = self.budget = TimeBudget(train_loader, 60.0 * cfg.max_minutes)
         if cfg.anneal_to is not None:
@@ -166,7 +180,8 @@ class Trainer:
                 self.checkpoint_dir, self.model, self.optimizer
             )
             self._warn_config_changes(saved)
-            write_records(self.metrics_path, state.history)
+            if main:
+                write_records(self.metrics_path, state.history)
             logger.info(
                 "resuming %s at epoch %d, step %d",
                 self.out_dir,
@@ -178,23 +193,25 @@ class Trainer:
                 logger.warning(
                     "starting afresh in %s: the previous run there is replaced", self.out_dir
                 )
-            self.weights_path.unlink(missing_ok=True)
             state = TrainerState()
-            write_records(self.metrics_path, [])
+            if main:
+                self.weights_path.unlink(missing_ok=True)
+                write_records(self.metrics_path, [])
 
         with DeferredInterrupt() as interrupt:
             try:
                 while state.epoch < cfg.epochs and not state.early_stopped:
                     self._epoch(state, train_loader, dev_loader, resume_rng, interrupt)
                     resume_rng = None
-                    save_checkpoint(
-                        self.checkpoint_dir,
-                        self.model,
-                        self.optimizer,
-                        state,
-                        capture_rng(),
-                        cfg.to_dict(),
-                    )
+                    if main:
+                        save_checkpoint(
+                            self.checkpoint_dir,
+                            self.model,
+                            self.optimizer,
+                            state,
+                            capture_rng(),
+                            cfg.to_dict(),
+                        )
                     if interrupt.requested:
                         raise KeyboardInterrupt
             except BudgetSpent:
@@ -206,8 +223,10 @@ class Trainer:
                 self._on_interrupt(state)
                 raise
             finally:
-                self._plot(state.history)
+                if main:
+                    self._plot(state.history)
 
+        self.dist.barrier()  # rank 0 has written the best weights the others read back
         if state.best_epoch is not None:
             load_weights(self.model, self.weights_path)
             logger.info(
@@ -233,6 +252,8 @@ class Trainer:
         start_epoch = getattr(self.model, "start_epoch", None)
         if callable(start_epoch):  # e.g. gradual unfreezing: a pure function of the epoch
             start_epoch(state.epoch)
+        # under torchrun: wrapped after start_epoch, which may change what requires gradients
+        self._ddp = self.dist.wrap(self.model) if self.dist.active else None
         self.model.train()
         batches = iter(train_loader)
         if state.step_in_epoch:
@@ -261,7 +282,7 @@ class Trainer:
             total=total,
             initial=state.step_in_epoch,
             desc=f"epoch {state.epoch + 1}/{cfg.epochs}",
-            disable=not cfg.progress,
+            disable=not cfg.progress or not self.dist.is_main,
             dynamic_ncols=True,
             leave=False,
         )
@@ -273,8 +294,10 @@ class Trainer:
                     group["lr"] = lr * group.get("lr_scale", 1.0)
                 optimizer.zero_grad(set_to_none=True)
                 with cfg.autocast(self.device):
-                    loss = model.loss(to_device(batch, self.device))
-                value = _check_loss(loss, state, self.out_dir)
+                    batch = to_device(batch, self.device)
+                    loss = model.loss(batch) if self._ddp is None else self._ddp(batch)
+                # under torchrun: the global batch's loss (every process stops at a NaN)
+                value = _check_loss(loss, state, self.out_dir, self.dist.mean)
                 loss.backward()
                 self._unsafe = True  # from here to the end of the update, Ctrl-C saves nothing
                 if cfg.clip_norm is not None:
@@ -325,7 +348,8 @@ class Trainer:
         improved = self._improved(value, state.best_value)
         if improved:
             state.best_value, state.best_epoch, state.bad_epochs = value, state.epoch + 1, 0
-            save_weights(self.model, self.weights_path)
+            if self.dist.is_main:
+                save_weights(self.model, self.weights_path)
         else:
             state.bad_epochs += 1
         record = {
@@ -338,7 +362,8 @@ class Trainer:
             "best": improved,
         }
         state.history.append(record)
-        append_record(self.metrics_path, record)
+        if self.dist.is_main:
+            append_record(self.metrics_path, record)
         logger.info(
             "epoch %d: train loss %.4f%s%s",
             state.epoch + 1,
@@ -422,6 +447,8 @@ class Trainer:
     def _on_interrupt(self, state: TrainerState, budget: bool = False) -> None:
         """Save a checkpoint of the last completed step (unless the state is mid-update) and log
         (not for a spent time ``budget``: that is logged when the kept weights are chosen)."""
+        if not self.dist.is_main:
+            return
         if self._unsafe or self._last_rng is None or self.optimizer is None:
             logger.warning(
                 "interrupted inside an update: kept the previous checkpoint in %s; "
@@ -493,14 +520,15 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.O
     )
 
 
-def _check_loss(loss: Any, state: TrainerState, out_dir: Path) -> float:
-    """The float value of `loss`, after checking it is a finite scalar tensor (DivergedError,
-    naming the step and the checkpoint kept, if it is NaN or infinite)."""
+def _check_loss(loss: Any, state: TrainerState, out_dir: Path, reduce=None) -> float:
+    """The float value of `loss` (of `reduce(loss)`: the mean over the processes of a
+    distributed run), after checking it is a finite scalar tensor (DivergedError, naming the
+    step and the checkpoint kept, if it is NaN or infinite)."""
     where = f"epoch {state.epoch + 1}, step {state.step_in_epoch + 1}"
     if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
         shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
         raise TypeError(f"model.loss must return a scalar (0-d) tensor, got {shape} at {where}")
-    value = loss.item()
+    value = (reduce(loss) if reduce is not None else loss).item()
     if not math.isfinite(value):
         raise DivergedError(
             f"the loss is {value} at {where} (global step {state.global_step + 1}): training "
