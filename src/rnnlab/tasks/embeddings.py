@@ -236,11 +236,17 @@ def train_embeddings(job: EmbeddingsJob) -> EmbeddingsResult:
     """Train (or resume) the run ``job`` describes; see the module docstring.
 
     Raises:
-        MissingFileError, InputError: the corpus cannot be read, holds no word often enough, or
-        the run to resume is missing or was started with other settings. KeyboardInterrupt:
+        MissingFileError, InputError: the corpus cannot be read, holds no word often enough,
+        the run to resume is missing or was started with other settings, or it was started
+        under torchrun (word2vec trains in one process). KeyboardInterrupt:
         Ctrl-C, after a checkpoint. DivergedError: a chunk's loss is NaN or infinite (nothing
         is saved: the last checkpoint stays).
     """
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # torchrun: each process would train alone
+        raise InputError(
+            "rnnlab train embeddings does not run under torchrun: it trains in one process on "
+            "several threads (--threads); start it without torchrun"
+        )
     out = Path(job.out)
     model = _build(job, out)
     logger.info("%d words in the vocabulary; encoding %s", len(model.words), job.data)
