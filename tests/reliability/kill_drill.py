@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import random
 import signal
@@ -185,6 +186,7 @@ def main() -> int:
     with open(work / "warm-up.log", "w") as log, contextlib.redirect_stdout(log), \
             contextlib.redirect_stderr(log):  # fmt: skip
         rnnlab.cli.main([*argv, "--out", str(work / "warm-up")])
+    logging.getLogger().handlers.clear()  # bound to the log closed above: each child makes its own
     running: dict[int, str] = {}
     queue = list(spec["tasks"].items())
     results: dict[str, dict] = {}

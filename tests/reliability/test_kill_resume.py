@@ -170,3 +170,33 @@ def test_every_step_drill_resumed_from_a_checkpoint(drills):
     fresh = [task for task, r in results.items() if not r.get("step", {}).get("had_checkpoint")]
     # the checkpoint drills kill while one is written: the previous one (or none) must do
     assert not fresh, f"RNNLAB_DRILL_SEED={SEED}: no checkpoint to resume in {fresh}"
+
+
+def test_a_fresh_run_over_a_finished_one_leaves_it_nothing_to_resume(tmp_path, capsys):
+    """Found by the timer drill: a run started afresh over a finished one and killed before its
+    first checkpoint left the finished run's checkpoint, which --resume then paired with the new
+    run's best weights. Starting afresh now discards the old checkpoint first."""
+    from rnnlab.cli import main
+    from rnnlab.models.classifier import TextClassifier
+
+    argv = (
+        [str(a) for a in task_argv(tmp_path)["classify"]] + COMMON + ["--out", str(tmp_path / "r")]
+    )
+    assert main(argv) == 0
+    loss, calls = TextClassifier.loss, []
+
+    def crashing(self, batch):  # the second run dies in its third step, before any checkpoint
+        calls.append(1)
+        if len(calls) == 3:
+            raise SystemExit(137)
+        return loss(self, batch)
+
+    TextClassifier.loss = crashing
+    try:
+        with pytest.raises(SystemExit):
+            main(argv)
+    finally:
+        TextClassifier.loss = loss
+    capsys.readouterr()
+    assert main([*argv, "--resume"]) == 2
+    assert "checkpoint to resume" in capsys.readouterr().err

@@ -228,6 +228,9 @@ def _build(job: EmbeddingsJob, out: Path) -> Word2Vec:
     words, freq = vocabulary(counts, job.model)
     seed_everything(job.seed)
     model = Word2Vec(job.model, words, freq)
+    # a fresh run replaces any earlier one: its checkpoint's commit record goes first, so that a
+    # resume after a kill before this run's first checkpoint cannot pick up the earlier run
+    (out / "checkpoint" / "state.json").unlink(missing_ok=True)
     saved.save_config(model, out, job.run_settings())
     return model
 

@@ -94,6 +94,16 @@ def save_checkpoint(
     )
 
 
+def discard_checkpoint(directory: str | os.PathLike) -> None:
+    """Delete the checkpoint in `directory`, its commit record (state.json) first: a run started
+    afresh there must not leave the previous run's checkpoint for a later resume to pair with
+    its own new weights (if it is killed before its first checkpoint)."""
+    directory = Path(directory)
+    (directory / STATE_FILE).unlink(missing_ok=True)
+    if directory.is_dir():
+        _remove_stale(directory, keep=set())
+
+
 def has_checkpoint(directory: str | os.PathLike) -> bool:
     """Whether `directory` holds a checkpoint's commit record."""
     return (Path(directory) / STATE_FILE).is_file()

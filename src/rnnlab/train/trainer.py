@@ -45,7 +45,13 @@ from tqdm.auto import tqdm
 
 from rnnlab.errors import DivergedError
 from rnnlab.train.budget import BudgetSpent, TimeBudget
-from rnnlab.train.checkpoint import TrainerState, has_checkpoint, load_checkpoint, save_checkpoint
+from rnnlab.train.checkpoint import (
+    TrainerState,
+    discard_checkpoint,
+    has_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from rnnlab.train.config import TrainConfig
 from rnnlab.train.device import OnDevice, to_device
 from rnnlab.train.distributed import Context, DistributedError, context, shard_loader
@@ -195,6 +201,7 @@ class Trainer:
                 )
             state = TrainerState()
             if main:
+                discard_checkpoint(self.checkpoint_dir)  # before anything of the new run
                 self.weights_path.unlink(missing_ok=True)
                 write_records(self.metrics_path, [])
 
