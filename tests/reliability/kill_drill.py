@@ -20,8 +20,9 @@ and after each kill, ``--resume`` to the end. SIGKILL cannot be caught: no handl
 or atexit runs, exactly as ``kill -9``. A kill that lands before the run's first checkpoint leaves
 nothing to resume: ``--resume`` must then refuse (exit code 2, "refused") and the run is started
 afresh (what a user does).
-RESULTS.json: per task, per drill, the kill point, the killed child's signal, whether a
-checkpoint was there, and the resumed run's exit code.
+Children use one torch thread (``RNNLAB_DRILL_THREADS=N``: N). RESULTS.json: per task, per
+drill, the kill point, the killed child's signal, whether a checkpoint was there, and the resumed
+run's exit code.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def child(argv: list[str], out: Path, kill=None, log: Path | None = None,
     if pid == 0:  # the child: never returns
         code = 1
         try:
-            torch.set_num_threads(1)
+            torch.set_num_threads(int(os.environ.get("RNNLAB_DRILL_THREADS", "1")))
             if log is not None:
                 fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
                 os.dup2(fd, 1)
