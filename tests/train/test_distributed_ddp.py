@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from order_task import order_task
@@ -58,3 +59,40 @@ def test_two_processes_train_as_one_with_the_same_global_batch(tmp_path):
     assert state["state"]["global_step"] == 32
     leftovers = [p.name for p in (tmp_path / "two" / "checkpoint").iterdir()]
     assert len(leftovers) == 4, leftovers  # one writer: state.json and its three files
+
+
+def _examples(loader) -> list[list[int]]:
+    """The dataset indices of each batch (the datasets below hold their own index)."""
+    return [sorted(int(i) for i in batch) for batch in loader]
+
+
+@pytest.mark.parametrize("kind", ["bucket", "shuffled"])
+def test_the_shards_of_every_global_batch_are_one_process_batches(kind):
+    """Without a process group: N = 3 shards at B = 4 together are, batch for batch, the loader
+    of one process at 12 (rnnlab's bucketing sampler, and a DistributedSampler for a plain
+    shuffled loader, whose one process reference is itself at N = 1)."""
+    from torch.utils.data import DataLoader
+
+    from rnnlab.text import bucket_loader
+    from rnnlab.train.distributed import Context, shard_loader
+
+    data, lengths = list(range(72)), [1 + (7 * i) % 13 for i in range(72)]
+    collate = torch.tensor
+
+    def loader(batch: int):
+        if kind == "bucket":
+            return bucket_loader(data, batch, collate, train=True, seed=5, lengths=lengths)
+        return DataLoader(data, batch_size=batch, shuffle=True, collate_fn=collate)
+
+    one = _examples(shard_loader(loader(12), Context(0, 1), seed=5))
+    if kind == "shuffled":  # the reference: the same DistributedSampler order, one process
+        from torch.utils.data import DistributedSampler
+
+        sampler = DistributedSampler(data, 1, 0, shuffle=True, seed=5)
+        one = _examples(DataLoader(data, batch_size=12, sampler=sampler, collate_fn=collate))
+    shards = [_examples(shard_loader(loader(4), Context(r, 3), seed=5)) for r in range(3)]
+    assert [len(s) for s in shards] == [len(one)] * 3 == [6] * 3
+    for k, batch in enumerate(one):
+        joined = sorted(i for s in shards for i in s[k])
+        assert joined == batch, k
+        assert all(len(s[k]) == 4 for s in shards)
