@@ -54,6 +54,8 @@ import rnnlab.tasks.series  # noqa: E402,F401
 import rnnlab.tasks.speech  # noqa: E402,F401
 import rnnlab.tasks.tag  # noqa: E402,F401
 import rnnlab.tasks.translate  # noqa: E402,F401
+import rnnlab.train  # noqa: E402
+import rnnlab.train.trainer  # noqa: E402
 
 
 def _install_hooks(out: Path, kill: tuple[str, int, bool] | None, counts: dict) -> None:
@@ -94,6 +96,13 @@ def _install_hooks(out: Path, kill: tuple[str, int, bool] | None, counts: dict) 
     torch.Tensor.backward = counted_backward
     rnnlab.nn.sgns.train_chunk = counted_chunk
     os.replace = counted_replace
+    # no learning curves: matplotlib is two thirds of a tiny run's time, and no drill compares
+    # the picture (it is drawn after the checkpoint, from the metrics log the drills do compare)
+    rnnlab.train.trainer.plot_learning_curve = rnnlab.train.plot_learning_curve = _no_picture
+
+
+def _no_picture(*args, **kwargs) -> None:
+    """Stands in for plot_learning_curve in the children."""
 
 
 def child(argv: list[str], out: Path, kill=None, log: Path | None = None,
