@@ -346,12 +346,12 @@ class Captioner(nn.Module):
     def evaluate(self, loader: Iterable[CaptionBatch]) -> dict[str, float]:
         """Teacher-forced ``loss`` (nats per caption token), ``perplexity``, and the greedy
         captions' ``bleu4`` (and ``bleu1``) against each image's captions in the batches."""
+        from rnnlab.models.beam import greedy_decode
+
         total, count, hyps, refs = 0.0, 0, [], []
         for batch in loader:
             ce, _, n = self._objective(batch)
             total, count = total + float(ce), count + n
-            from rnnlab.models.beam import greedy_decode
-
             for b, hyp in enumerate(greedy_decode(self, batch.images, None, 30)):
                 hyps.append(" ".join(self.vocab.decode(hyp.tokens, skip_special=True)))
                 rows = (batch.image_index == b).nonzero().flatten().tolist()
@@ -370,9 +370,10 @@ class Captioner(nn.Module):
     # ---- images in, captions out -------------------------------------------------------------
     @torch.no_grad()
     def caption(self, images: torch.Tensor, beam: int = 1, max_len: int = 30,
-                batch_size: int = 100) -> list[Caption]:  # fmt: skip
+                batch_size: int = 100, alpha: float = 0.0) -> list[Caption]:  # fmt: skip
         """Caption uint8 images (B, 3, S, S) (greedy for ``beam=1``, else beam search, the
-        translator's, :mod:`rnnlab.models.beam`), in eval mode.
+        translator's, :mod:`rnnlab.models.beam`), in eval mode. ``alpha``: the beam's final
+        choice is by score / length**alpha (0: the raw log-probability, as Show and Tell).
 
         Returns:
             B captions; ``attention`` (tokens, G, G) when the model attends.
@@ -391,7 +392,7 @@ class Captioner(nn.Module):
                 if beam == 1:
                     hyps = greedy_decode(self, x, None, max_len)
                 else:
-                    hyps = beam_search(self, x, None, beam, max_len, alpha=0.0)
+                    hyps = beam_search(self, x, None, beam, max_len, alpha)
                 for hyp in hyps:
                     words = self.vocab.decode(hyp.tokens, skip_special=True)
                     att = None
@@ -403,13 +404,13 @@ class Captioner(nn.Module):
         return out
 
     def caption_files(self, paths: Sequence[str | os.PathLike], beam: int = 1,
-                      max_len: int = 30) -> list[Caption]:  # fmt: skip
+                      max_len: int = 30, alpha: float = 0.0) -> list[Caption]:  # fmt: skip
         """Caption image files (any size: each is resized to S x S, as in training)."""
         from rnnlab.data.captioning import load_image
 
         S = self.config.image_size
         images = torch.stack([load_image(p, S) for p in paths]) if paths else None
-        return [] if images is None else self.caption(images, beam, max_len)
+        return [] if images is None else self.caption(images, beam, max_len, alpha=alpha)
 
     # ---- a saved model directory (rnnlab.saved) ------------------------------------------
     def to_saved(self) -> tuple[dict, dict]:

@@ -141,7 +141,7 @@ def caption_loader(dataset: CaptionDataset, batch_size: int, train: bool = False
 
 
 def evaluate_captions(model: Captioner, data: CaptionSet, beam: int = 3, max_len: int = 30,
-                      batch_size: int = 100) -> dict:  # fmt: skip
+                      batch_size: int = 100, alpha: float = 0.0) -> dict:  # fmt: skip
     """BLEU-1..4 of the model's captions of ``data``'s images against all their references.
 
     Returns:
@@ -149,11 +149,11 @@ def evaluate_captions(model: Captioner, data: CaptionSet, beam: int = 3, max_len
         generated text per image).
     """
     start = time.perf_counter()
-    caps = model.caption(data.images, beam, max_len, batch_size)
+    caps = model.caption(data.images, beam, max_len, batch_size, alpha)
     seconds = time.perf_counter() - start
     hyps = [c.text for c in caps]
-    return {**caption_bleu(hyps, data.captions), "images": len(hyps),
-            "decoding": "greedy" if beam == 1 else f"beam {beam}",
+    decoding = "greedy" if beam == 1 else f"beam {beam}" + (f", alpha {alpha:g}" if alpha else "")
+    return {**caption_bleu(hyps, data.captions), "images": len(hyps), "decoding": decoding,
             "seconds": round(seconds, 2), "captions": hyps}  # fmt: skip
 
 
