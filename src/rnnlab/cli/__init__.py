@@ -30,7 +30,7 @@
     rnnlab inspect embeddings runs/imdb_w2v --words man:woman king:queen --out fig.png
     rnnlab serve runs/sst2 runs/shake runs/ner --port 8000  # JSON API and a page at /
     rnnlab export runs/sst2 --format onnx --out sst2.onnx   # also a tagger, a language model
-    rnnlab train caption --data flickr8k --attention --max-minutes 45 --out runs/flickr
+    rnnlab train caption --data flickr8k --max-minutes 60 --anneal-to 0.05 --out runs/flickr
     rnnlab caption runs/flickr dog.jpg --beam 3 --show-attention fig.png
     rnnlab evaluate runs/flickr --data flickr8k --split test   # BLEU-1..4, 5 references
     rnnlab demo                      # RNN vs LSTM vs GRU on parity, pictures in runs/demo
