@@ -111,6 +111,15 @@ def test_missing_corrupt_and_non_images_are_named(tmp_path):
         load_captioning("flickr9k")
 
 
+def test_an_image_declaring_too_many_pixels_is_refused_before_decoding(tmp_path, monkeypatch):
+    from PIL import Image
+
+    folder = write_folder(tmp_path / "shapes", 1, size=16)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 16 x 16 is over twice this
+    with pytest.raises(DataFormatError, match="shape_000.png is too large to decode"):
+        load_image(folder / "shape_000.png", 16)
+
+
 def test_a_caption_for_an_image_the_folder_lacks_is_named(tmp_path):
     folder = write_folder(tmp_path / "shapes", 9, size=16)
     with open(folder / "captions.txt", "a", encoding="utf-8") as f:

@@ -207,6 +207,8 @@ def load_image(source: str | os.PathLike | bytes, size: int, name: str | None = 
             array = np.asarray(img, dtype=np.uint8)  # (S, S, 3)
     except UnidentifiedImageError as e:
         raise DataFormatError(f"{label} is not an image Pillow can read") from e
+    except Image.DecompressionBombError as e:  # a header declaring billions of pixels
+        raise DataFormatError(f"{label} is too large to decode: {e}") from e
     except (OSError, SyntaxError, ValueError) as e:  # truncated or corrupt data
         raise DataFormatError(f"{label} is a corrupt image: {e}") from e
     return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()  # (3, S, S)
