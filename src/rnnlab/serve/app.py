@@ -265,9 +265,12 @@ def _one_line(errors: Sequence[dict]) -> str:
     character; beam: Input should be less than or equal to 10``."""
     parts = []
     for e in errors:
-        loc = [str(x) for x in e.get("loc", ()) if x != "body"]
+        # a key the client made up may hold anything (a newline): quoted unless a plain name
+        loc = [x if isinstance(x, int) or str(x).isidentifier() else repr(x)
+               for x in e.get("loc", ()) if x != "body"]  # fmt: skip
+        loc = [str(x) for x in loc]
         msg = e.get("msg", "invalid")
         if e.get("type") == "json_invalid":  # its loc is the character's position
             loc, msg = [], f"the body is not valid JSON ({e.get('ctx', {}).get('error', msg)})"
         parts.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
-    return "; ".join(parts) or "invalid request"
+    return " ".join("; ".join(parts).splitlines()) or "invalid request"
