@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from caption_files import write_folder
 from embedding_files import planted_corpus
 from order_task import order_task
 from rnnlab.train.weights import read_tensors
@@ -32,7 +33,7 @@ from series_files import waves, write_ts
 from speech_files import write_tone_folder
 
 TASKS = ("classify", "lm", "tag", "translate", "speech", "music", "forecast", "series",
-         "embeddings")  # fmt: skip
+         "embeddings", "caption")  # fmt: skip
 SEED = int(os.environ.get("RNNLAB_DRILL_SEED", random.SystemRandom().randrange(10**6)))
 COMMON = ["--epochs", "2", "--no-progress"]
 
@@ -70,6 +71,7 @@ def task_argv(root: Path) -> dict[str, list[str]]:
     _write(root / "sales.csv", ["month,sales", *rows])
     write_ts(root / "Waves_TRAIN.ts", *waves(40, seed=1, min_len=6, max_len=12))
     planted_corpus(root / "w2v.txt", sentences=300)
+    write_folder(root / "shapes", 24, size=16)
     small = ["--hidden", "8", "--lr", "0.01"]
     return {
         "classify": ["train", "classify", "--data", cls, "--embed", "8", "--dropout", "0.2",
@@ -94,6 +96,10 @@ def task_argv(root: Path) -> dict[str, list[str]]:
         "embeddings": ["train", "embeddings", "--data", root / "w2v.txt", "--tokenizer",
                        "whitespace", "--dim", "8", "--min-count", "1", "--engine", "torch",
                        "--threads", "1"],
+        "caption": ["train", "caption", "--data", root / "shapes", "--image-size", "16",
+                    "--channels", "4,8", "--embed", "8", "--hidden", "8", "--attn-size", "8",
+                    "--min-freq", "1", "--batch-size", "4", "--held-out", "0.2", "--beam", "1",
+                    "--monitor", "loss", "--lr", "0.01"],
     }  # fmt: skip
 
 
