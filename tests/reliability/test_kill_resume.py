@@ -4,7 +4,7 @@ random moment from outside, and then resumed with ``--resume``, ends with the un
 weights, bit for bit, its metrics log and its scores.
 
 The drills run in kill_drill.py, a subprocess that imports rnnlab once and forks every training
-run (so the 81 runs start in milliseconds each), two tasks at a time. Runs use one torch thread
+run (so the 90 runs start in milliseconds each), two tasks at a time. Runs use one torch thread
 and resume bit-exact (the trainer's contract on CPU); with RNNLAB_DRILL_THREADS=2 (and hidden
 sizes of 32, word2vec on 2 threads) every drill of every task was bit-exact as well, so the
 comparison stays exact. The kill points come from RNNLAB_DRILL_SEED (default: a fresh seed each
