@@ -71,6 +71,7 @@ def add_train(sub) -> None:
         "--no-attention",
         dest="attention",
         action="store_false",
+        default=argparse.SUPPRESS,  # the default is --attention's (and no "(default: True)" here)
         help="Show and Tell: the image as the decoder's first input only",
     )
     g.add_argument(
