@@ -4,6 +4,7 @@ returns a lower model score than greedy; attention rows sum to 1 over the real s
 
 from __future__ import annotations
 
+import copy
 import itertools
 import random
 
@@ -95,16 +96,18 @@ def test_beam_of_one_is_greedy(cell, attention):
 
 @pytest.mark.parametrize("cell,attention", [("gru", "bahdanau"), ("lstm", "general")])
 @pytest.mark.parametrize("alpha", [0.0, 1.0])
-def test_a_beam_wider_than_the_search_space_is_exhaustive(cell, attention, alpha):
-    """Target vocabulary with 3 real symbols (5 producible ids with <unk> and <eos>), max_len 3:
-    125 sequences in all, so a beam of 130 keeps every one and must return the best by
-    score / length ** alpha among all finished ones and all unfinished ones of length 3."""
+@pytest.mark.parametrize("forbid", [(), (1,), (1, 5)])
+def test_a_beam_wider_than_the_search_space_is_exhaustive(cell, attention, alpha, forbid):
+    """Target vocabulary with 3 real symbols (5 producible ids with <unk> and <eos>, fewer with
+    ``forbid``), max_len 3: at most 125 sequences in all, so a beam of 130 keeps every one and
+    must return the best by score / length ** alpha among all finished ones and all unfinished
+    ones of length 3 made of the ids not forbidden."""
     small = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "a", "b", "c"])
     m = random_model(cell, attention, seed=3, vocab=small)
-    producible = [1, 3, 4, 5, 6]
+    producible = [i for i in (1, 3, 4, 5, 6) if i not in forbid]
     for seq in random_seqs(random.Random(4), 3):
         src, lengths = source_batch([seq])
-        [hyp] = beam_search(m, src, lengths, beam=130, max_len=3, alpha=alpha)
+        [hyp] = beam_search(m, src, lengths, beam=130, max_len=3, alpha=alpha, forbid=forbid)
         candidates = []
         for n in (1, 2, 3):
             for toks in itertools.product(producible, repeat=n):
@@ -115,6 +118,25 @@ def test_a_beam_wider_than_the_search_space_is_exhaustive(cell, attention, alpha
         best = max(candidates)
         assert hyp.tokens == best[1]
         assert hyp.score == pytest.approx(best[2], abs=1e-5)
+
+
+def test_forbidden_ids_are_never_produced(copier):
+    """With <unk>'s output bias raised until greedy says nothing else, ``forbid=(<unk>,)``
+    decodes as if <unk> did not exist: greedy = beam of one, neither produces <unk>, and the
+    scores are the model's own log-probabilities of the tokens chosen."""
+    m = copy.deepcopy(copier)
+    with torch.no_grad():
+        m.out.bias[VOCAB.unk_id] += 50.0
+    src, lengths = source_batch(random_seqs(random.Random(12), 6))
+    assert all(VOCAB.unk_id in h.tokens for h in greedy_decode(m, src, lengths, 6))
+    greedy = greedy_decode(m, src, lengths, 6, forbid=(VOCAB.unk_id,))
+    beams = {k: beam_search(m, src, lengths, k, 6, forbid=(VOCAB.unk_id,)) for k in (1, 3)}
+    for i, g in enumerate(greedy):
+        assert (g.tokens, g.score) == (beams[1][i].tokens, beams[1][i].score)
+        assert VOCAB.unk_id not in g.tokens and VOCAB.unk_id not in beams[3][i].tokens
+        n = int(lengths[i])
+        expected = model_score(m, src[i : i + 1, :n], lengths[i : i + 1], g.tokens)
+        assert g.score == pytest.approx(expected, abs=1e-4)
 
 
 @pytest.mark.parametrize("cell,attention", [("gru", "bahdanau"), ("lstm", "dot")])

@@ -18,13 +18,15 @@ tokens are added, so the best a live hypothesis can still reach is score / max_l
 ``max_len`` the unfinished hypotheses compete too. (Stopping once K hypotheses have finished, a
 common shortcut, can return a short hypothesis worse than greedy's longer one.)
 
-``<pad>`` and ``<bos>`` are never produced. With K = 1 beam search is greedy search, token for
+``<pad>`` and ``<bos>`` are never produced, nor any id in ``forbid`` (a captioner forbids
+``<unk>``: no reference caption contains it). With K = 1 beam search is greedy search, token for
 token. The model only needs ``encode(src, lengths) -> memory`` (with ``memory.select(rows)``),
 ``init_state(memory)`` and ``step(y_prev, state, memory) -> (logits, state, attention)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -46,10 +48,11 @@ class Hypothesis:
     finished: bool
 
 
-def _log_probs(logits: torch.Tensor) -> torch.Tensor:
-    """log-softmax (N, V) with ``<pad>`` and ``<bos>`` impossible."""
+def _log_probs(logits: torch.Tensor, forbid: Sequence[int] = ()) -> torch.Tensor:
+    """log-softmax (N, V) with ``<pad>``, ``<bos>`` and the ids ``forbid`` impossible (the
+    others' probabilities are the model's, not renormalised)."""
     logp = torch.log_softmax(logits.float(), dim=-1)  # (N, V)
-    logp[:, [Vocab.pad_id, Vocab.bos_id]] = float("-inf")
+    logp[:, [Vocab.pad_id, Vocab.bos_id, *forbid]] = float("-inf")
     return logp
 
 
@@ -62,7 +65,7 @@ def _reorder(state, index: torch.Tensor):
 
 @torch.no_grad()
 def greedy_decode(
-    model, src: torch.Tensor, src_lengths: torch.Tensor, max_len: int
+    model, src: torch.Tensor, src_lengths: torch.Tensor, max_len: int, forbid: Sequence[int] = ()
 ) -> list[Hypothesis]:
     """The most probable token at each step, for a batch; stops at ``<eos>`` or ``max_len``.
 
@@ -70,6 +73,7 @@ def greedy_decode(
         model: the decoder (see the module docstring).
         src: (B, S) right-padded source ids; src_lengths: (B,).
         max_len: most tokens per hypothesis, ``<eos>`` included.
+        forbid: token ids never to produce (besides ``<pad>`` and ``<bos>``).
 
     Returns:
         B hypotheses, in batch order.
@@ -85,7 +89,7 @@ def greedy_decode(
     tokens, rows = [], []
     for _ in range(max_len):
         logits, state, weights = model.step(y, state, memory)  # (B, V), .., (B, S)
-        logp = _log_probs(logits)  # (B, V)
+        logp = _log_probs(logits, forbid)  # (B, V)
         y = logp.argmax(-1)  # (B,)
         scores = scores + torch.where(done, 0.0, logp.gather(1, y[:, None]).squeeze(1))
         tokens.append(y)
@@ -113,6 +117,7 @@ def beam_search(
     beam: int,
     max_len: int,
     alpha: float = 0.0,
+    forbid: Sequence[int] = (),
 ) -> list[Hypothesis]:
     """Batched beam search (see the module docstring).
 
@@ -124,6 +129,7 @@ def beam_search(
         alpha: length normalisation exponent of the final choice (>= 0); 0 here, the plain
             search for the best model score; a translator decodes with
             :data:`rnnlab.models.seq2seq.DEFAULT_ALPHA`.
+        forbid: token ids never to produce (besides ``<pad>`` and ``<bos>``).
 
     Returns:
         B hypotheses, the best of each sentence, in batch order.
@@ -149,7 +155,7 @@ def beam_search(
     for _ in range(max_len):
         logits, state, weights = model.step(y, state, memory)  # (B*K, V), .., (B*K, S)
         V = logits.shape[-1]
-        logp = _log_probs(logits).view(B, K, V)
+        logp = _log_probs(logits, forbid).view(B, K, V)
         cand = (scores.unsqueeze(-1) + logp).view(B, K * V)  # (B, K*V)
         top, idx = cand.topk(2 * K, dim=1)  # (B, 2K): at most K of them end in <eos>
         from_beam, tok = idx // V, idx % V  # (B, 2K)

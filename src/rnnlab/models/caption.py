@@ -63,6 +63,7 @@ __all__ = [
 ]
 
 VOCAB_FILE = "vocab.json"  # beside config.json in a saved captioner (rnnlab.saved)
+NO_UNK = (Vocab.unk_id,)  # never generated: no reference caption says "<unk>"
 
 
 def caption_tokens(text: str) -> list[str]:
@@ -352,7 +353,7 @@ class Captioner(nn.Module):
         for batch in loader:
             ce, _, n = self._objective(batch)
             total, count = total + float(ce), count + n
-            for b, hyp in enumerate(greedy_decode(self, batch.images, None, 30)):
+            for b, hyp in enumerate(greedy_decode(self, batch.images, None, 30, NO_UNK)):
                 hyps.append(" ".join(self.vocab.decode(hyp.tokens, skip_special=True)))
                 rows = (batch.image_index == b).nonzero().flatten().tolist()
                 refs.append(
@@ -372,8 +373,9 @@ class Captioner(nn.Module):
     def caption(self, images: torch.Tensor, beam: int = 1, max_len: int = 30,
                 batch_size: int = 100, alpha: float = 0.0) -> list[Caption]:  # fmt: skip
         """Caption uint8 images (B, 3, S, S) (greedy for ``beam=1``, else beam search, the
-        translator's, :mod:`rnnlab.models.beam`), in eval mode. ``alpha``: the beam's final
-        choice is by score / length**alpha (0: the raw log-probability, as Show and Tell).
+        translator's, :mod:`rnnlab.models.beam`), in eval mode, never producing ``<unk>``.
+        ``alpha``: the beam's final choice is by score / length**alpha (0: the raw
+        log-probability, as Show and Tell).
 
         Returns:
             B captions; ``attention`` (tokens, G, G) when the model attends.
@@ -390,9 +392,9 @@ class Captioner(nn.Module):
             for start in range(0, images.shape[0], batch_size):
                 x = images[start : start + batch_size].to(device)
                 if beam == 1:
-                    hyps = greedy_decode(self, x, None, max_len)
+                    hyps = greedy_decode(self, x, None, max_len, NO_UNK)
                 else:
-                    hyps = beam_search(self, x, None, beam, max_len, alpha)
+                    hyps = beam_search(self, x, None, beam, max_len, alpha, NO_UNK)
                 for hyp in hyps:
                     words = self.vocab.decode(hyp.tokens, skip_special=True)
                     att = None
