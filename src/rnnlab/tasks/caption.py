@@ -29,6 +29,7 @@ from rnnlab.models.caption import caption_tokens as tokens_of
 from rnnlab.text import Vocab, bucket_loader, pad_batch
 from rnnlab.text.vocab import check_max_size
 from rnnlab.train import TrainConfig, Trainer, seed_everything
+from rnnlab.train.files import atomic_write_text
 
 __all__ = [
     "CaptionDataset",
@@ -229,5 +230,5 @@ def train_caption(job: CaptionJob) -> CaptionResult:
     for name in job.eval_splits:
         result = evaluate_captions(model, splits[name], job.beam, job.max_len)
         scores[name] = {k: v for k, v in result.items() if k != "captions"}
-    Path(job.out, "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
+    atomic_write_text(Path(job.out, "scores.json"), json.dumps(scores, indent=2))
     return CaptionResult(model, history, scores, trainer.budget_spent)

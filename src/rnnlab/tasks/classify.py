@@ -30,6 +30,7 @@ from rnnlab.text import ClassificationDataset, PadCollate, Vocab, bucket_loader,
 from rnnlab.text.tokenize import LEVELS
 from rnnlab.text.vocab import check_max_size
 from rnnlab.train import TrainConfig, Trainer, seed_everything
+from rnnlab.train.files import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ def train_classifier(job: ClassifyJob) -> ClassifyResult:
         for name in ("dev", "test"):
             if name in loaders:
                 scores[name] = model.evaluate(loaders[name])
-    Path(job.out, "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
+    atomic_write_text(Path(job.out, "scores.json"), json.dumps(scores, indent=2))
     return ClassifyResult(model, history, scores, trainer.budget_spent)
 
 

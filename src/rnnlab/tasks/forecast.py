@@ -34,6 +34,7 @@ from rnnlab.metrics.forecast import forecast_scores, seasonal_naive
 from rnnlab.models.forecast import ForecastConfig, Forecaster, phase_features
 from rnnlab.train import TrainConfig, Trainer, save_weights, seed_everything
 from rnnlab.train.checkpoint import has_checkpoint
+from rnnlab.train.files import atomic_write_text
 
 __all__ = ["ForecastJob", "ForecastResult", "evaluate_origins", "make_windows", "origins_of",
            "series_of", "train_forecast"]  # fmt: skip
@@ -202,6 +203,6 @@ def train_forecast(job: ForecastJob) -> ForecastResult:
         model, history = _refit(job, model, windows, history)
     model.eval()
     result = evaluate_origins(model, y, origins, train_end, config.season)
-    Path(job.out, "scores.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    atomic_write_text(Path(job.out, "scores.json"), json.dumps(result, indent=1))
     scores = {k: result[k] for k in ("model", "seasonal_naive")}
     return ForecastResult(model, history, scores, trainer.budget_spent)

@@ -40,6 +40,7 @@ from rnnlab.train import (
     Trainer,
     seed_everything,
 )
+from rnnlab.train.files import atomic_write_text
 
 __all__ = [
     "EpochDecay",
@@ -313,5 +314,5 @@ def train_lm(job: LMJob) -> LMResult:
     history = trainer.fit(train_loader, dev_loader, resume=job.resume)
     model.eval()
     scores = {name: evaluate_lm(model, splits[name]) for name in ("dev", "test") if name in splits}
-    Path(job.out, "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
+    atomic_write_text(Path(job.out, "scores.json"), json.dumps(scores, indent=2))
     return LMResult(model, history, scores, trainer.budget_spent)

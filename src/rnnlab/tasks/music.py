@@ -26,6 +26,7 @@ from rnnlab.errors import InputError
 from rnnlab.models.music import MusicConfig, MusicModel
 from rnnlab.text import bucket_loader
 from rnnlab.train import TrainConfig, Trainer, seed_everything
+from rnnlab.train.files import atomic_write_text
 
 
 @dataclass
@@ -146,7 +147,7 @@ def train_music(job: MusicJob) -> MusicResult:
     history = trainer.fit(loaders["train"], loaders["valid"], resume=job.resume)
     model.eval()
     scores = {name: model.evaluate(loaders[name]) for name in ("valid", "test") if name in loaders}
-    Path(job.out, "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
+    atomic_write_text(Path(job.out, "scores.json"), json.dumps(scores, indent=2))
     return MusicResult(model, history, scores, trainer.budget_spent)
 
 

@@ -28,6 +28,7 @@ from rnnlab.metrics import confusion_matrix
 from rnnlab.models.series import SeriesClassifier, SeriesConfig
 from rnnlab.text import bucket_loader
 from rnnlab.train import TrainConfig, Trainer, seed_everything
+from rnnlab.train.files import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +193,7 @@ def train_series(job: SeriesJob) -> SeriesResult:
                           resume=job.resume)  # fmt: skip
     model.eval()
     scores = {name: score(model, splits[name]) for name in ("valid", "test") if name in splits}
-    Path(job.out, "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
+    atomic_write_text(Path(job.out, "scores.json"), json.dumps(scores, indent=2))
     return SeriesResult(model, history, scores, trainer.budget_spent)
 
 

@@ -39,6 +39,7 @@ from rnnlab.models.speech import DIGIT_WORDS, SpeechConfig, SpeechModel
 from rnnlab.text import bucket_loader
 from rnnlab.text.batching import BucketBatchSampler
 from rnnlab.train import TrainConfig, Trainer, seed_everything
+from rnnlab.train.files import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -341,7 +342,7 @@ def train_speech(job: SpeechJob) -> SpeechResult:
     with torch.no_grad():
         for name in ("dev", "test"):
             scores[name] = model.evaluate(data[name])
-    Path(job.out, "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
+    atomic_write_text(Path(job.out, "scores.json"), json.dumps(scores, indent=2))
     return SpeechResult(model, history, scores, trainer.budget_spent)
 
 

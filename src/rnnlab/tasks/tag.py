@@ -28,6 +28,7 @@ from rnnlab.models.tagger import SequenceTagger, TagCollate, TaggerConfig, norma
 from rnnlab.text import Vocab, bucket_loader
 from rnnlab.text.vocab import check_max_size
 from rnnlab.train import TrainConfig, Trainer, seed_everything
+from rnnlab.train.files import atomic_write_text
 
 __all__ = ["TagJob", "TagResult", "build_vocabularies", "evaluate_tagger", "loader",
            "train_tagger"]  # fmt: skip
@@ -163,7 +164,7 @@ def train_tagger(job: TagJob) -> TagResult:
     model.eval()
     scores = {name: evaluate_tagger(model, splits[name]) for name in ("dev", "test")
               if name in splits}  # fmt: skip
-    Path(job.out, "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
+    atomic_write_text(Path(job.out, "scores.json"), json.dumps(scores, indent=2))
     return TagResult(model, history, scores, trainer.budget_spent)
 
 

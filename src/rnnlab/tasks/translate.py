@@ -30,6 +30,7 @@ from rnnlab.models.seq2seq import DEFAULT_ALPHA, Seq2Seq, Seq2SeqConfig, Transla
 from rnnlab.text import Vocab, bucket_loader, pad_batch, tokenize
 from rnnlab.text.vocab import check_max_size
 from rnnlab.train import TrainConfig, Trainer, seed_everything
+from rnnlab.train.files import atomic_write_text
 
 __all__ = [
     "PairDataset",
@@ -219,5 +220,5 @@ def train_translate(job: TranslateJob) -> TranslateResult:
         if name in splits:
             result = evaluate_bleu(model, splits[name], job.beam, job.alpha)
             scores[name] = {k: v for k, v in result.items() if k != "hypotheses"}
-    Path(job.out, "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
+    atomic_write_text(Path(job.out, "scores.json"), json.dumps(scores, indent=2))
     return TranslateResult(model, history, scores, trainer.budget_spent)
