@@ -89,7 +89,9 @@ def main() -> None:
     base = caption_bleu(hyps, splits["test"].captions)
     rows.append(("nearest training image's consensus caption", base,
                  f"{time.perf_counter() - start:.0f} s"))  # fmt: skip
-    print(f"Flickr8k test, 1,000 images x 5 references, budget {args.minutes:g} min per model")
+    budget = ("the runs' own budgets (their scores.json)" if args.reuse
+              else f"budget {args.minutes:g} min per model")  # fmt: skip
+    print(f"Flickr8k test, 1,000 images x 5 references, {budget}")
     print(f"{'model':58s} {'BLEU-1':>7s} {'BLEU-2':>7s} {'BLEU-3':>7s} {'BLEU-4':>7s}  wall")
     for label, s, wall in rows:
         print(f"{label:58s} " + " ".join(f"{s[f'bleu{n}']:7.3f}" for n in range(1, 5))
