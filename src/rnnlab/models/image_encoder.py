@@ -1,9 +1,10 @@
 """A small convolutional image encoder, trained end to end with the captioner.
 
-No pretrained ImageNet network can be used here: torchvision is not available beside our torch,
-and no PyPI package we found ships ImageNet weights inside its wheel (the usual ones, timm,
-efficientnet_pytorch, pretrainedmodels, download them at run time, which this project's machines
-cannot). So the encoder learns from the captions alone.
+It learns from the captions alone: torchvision is not available beside our torch, and the usual
+pretrained networks (timm, efficientnet_pytorch, pretrainedmodels) download their weights at run
+time, which this project's machines cannot. (:mod:`rnnlab.models.pretrained_encoder` holds an
+ImageNet EfficientNet-Lite0 whose weights come inside a PyPI wheel; the captioner does not use it
+yet.)
 
 Symbols: B batch, S image side, C channels, G = S / 2**stages grid side, L = G*G grid positions,
 D the feature size (the last stage's channels). Each stage halves the grid:
