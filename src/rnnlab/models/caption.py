@@ -2,9 +2,12 @@
 
 Symbols: B images, N captions (each of one image: ``image_index`` (N,)), T caption steps, L grid
 positions, D feature size, E embedding size, H decoder units, A attention size, V vocabulary.
-The encoder (:class:`~rnnlab.models.image_encoder.ConvEncoder`) turns an image into annotation
-vectors a_1 .. a_L (L, D); the decoder is a conditional language model of the caption
-y_1 .. y_n ``<eos>``, y_0 = ``<bos>``, with e_t = Emb(y_{t-1}) (E,):
+The encoder turns an image into annotation vectors a_1 .. a_L (L, D): ours
+(:class:`~rnnlab.models.image_encoder.ConvEncoder`, ``encoder="cnn"``, trained end to end with the
+decoder) or a frozen ImageNet EfficientNet-Lite0 (``encoder="efficientnet-lite0"``,
+:class:`~rnnlab.models.pretrained_encoder.PretrainedEncoder`: its head's 1280 features at stride
+32, a 4 x 4 grid at 128 px; the ``pretrained`` extra); the decoder is a conditional language
+model of the caption y_1 .. y_n ``<eos>``, y_0 = ``<bos>``, with e_t = Emb(y_{t-1}) (E,):
 
 Show and Tell (Vinyals et al. 2015; ``attention=False``): the image is the first input only,
 
@@ -64,6 +67,7 @@ __all__ = [
 
 VOCAB_FILE = "vocab.json"  # beside config.json in a saved captioner (rnnlab.saved)
 NO_UNK = (Vocab.unk_id,)  # never generated: no reference caption says "<unk>"
+ENCODERS = ("cnn", "efficientnet-lite0")  # CaptionConfig.encoder
 
 
 def caption_tokens(text: str) -> list[str]:
@@ -104,8 +108,9 @@ class CaptionConfig:
     vocab_size: int
     attention: bool = True  # Show, Attend and Tell; False: Show and Tell
     image_size: int = 128  # S: images are resized to S x S
-    channels: tuple[int, ...] = (32, 64, 128, 256)  # the encoder's stages; D = the last
-    depth: int = 2  # convolutions per encoder stage (after the first)
+    encoder: str = "cnn"  # "cnn": ours, trained end to end; "efficientnet-lite0": frozen ImageNet
+    channels: tuple[int, ...] = (32, 64, 128, 256)  # the CNN's stages; D = the last
+    depth: int = 2  # convolutions per CNN stage (after the first)
     embed_dim: int = 256  # E
     hidden_size: int = 512  # H
     attn_size: int = 256  # A
@@ -127,6 +132,8 @@ class CaptionConfig:
                              f"{len(self.channels)} stages, got {self.image_size!r}")  # fmt: skip
         if not isinstance(self.attention, bool):
             raise ValueError(f"attention must be True or False, got {self.attention!r}")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, got {self.encoder!r}")
         if isinstance(self.dropout, bool) or not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if isinstance(self.doubly_stochastic, bool) or not self.doubly_stochastic >= 0:
@@ -199,7 +206,12 @@ class Captioner(nn.Module):
         self.config, self.vocab = config, vocab
         c = config
         E, H, A = c.embed_dim, c.hidden_size, c.attn_size
-        self.encoder = ConvEncoder(c.channels, c.depth)
+        if c.encoder == "cnn":
+            self.encoder = ConvEncoder(c.channels, c.depth)
+        else:  # frozen: its weights come from the package, then from a saved model's file
+            from rnnlab.models.pretrained_encoder import PretrainedEncoder
+
+            self.encoder = PretrainedEncoder(grid_stride=32)
         D = self.encoder.out_size
         self.grid = self.encoder.grid_side(c.image_size)  # G
         self.embedding = nn.Embedding(c.vocab_size, E, padding_idx=0)
